@@ -1,0 +1,285 @@
+"""Case files: read a TOML case, check every key, fill in the defaults.
+
+A case is a plain nested dict with the tables ``data``, ``network``, ``training``, ``init`` and
+``pde`` (see ``docs/case-file.md``). :func:`normalize_case` returns a new dict with every default
+filled in and every value checked; an unknown key, a wrong type or an out-of-range value raises
+:class:`~ddsolver.errors.CaseError` naming the key, e.g. ``pde.grid.r.cells: expected an integer
+>= 2, got -3``. Infinite values may be written as TOML's ``inf`` or as the string ``"inf"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CaseError
+
+INF = math.inf
+REQUIRED = object()
+
+DATA_KINDS = ("isotropic_gaussians",)
+UNIT_KINDS = ("w",)
+SCHEMES = ("fv", "lagrangian")
+RECONSTRUCTIONS = ("minmod", "mc", "upwind3")
+INIT_KINDS = ("gaussian", "point", "density", "samples")
+SCHEDULE_KINDS = ("constant", "power")
+COORDINATES = {("isotropic_gaussians", "w"): ("r",)}
+DEFAULT_AXES = {"r": {"min": 0.0, "max": 8.0, "cells": 3200}}
+
+
+# -- scalar checks --------------------------------------------------------------------------------
+
+def _fail(key, expected, value):
+    raise CaseError(f"{key}: expected {expected}, got {value!r}")
+
+
+def _real(key, value, *, lo=-INF, hi=INF, lo_open=False, hi_open=False, allow_inf=False):
+    if isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "infinity"):
+        value = INF
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        _fail(key, "a number", value)
+    value = float(value)
+    bounds = f"{'>' if lo_open else '>='} {lo:g}" if lo > -INF else ""
+    if hi < INF:
+        bounds += (" and " if bounds else "") + f"{'<' if hi_open else '<='} {hi:g}"
+    what = "a number" + (f" {bounds}" if bounds else "") + (" or inf" if allow_inf else "")
+    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+        _fail(key, what, value)
+    if value < lo or (lo_open and value == lo) or value > hi or (hi_open and value == hi):
+        _fail(key, what, value)
+    return value
+
+
+def _integer(key, value, *, lo=1, allow_inf=False):
+    if allow_inf and (value == INF or (isinstance(value, str) and value.strip().lower() == "inf")):
+        return INF
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or value < lo:
+        _fail(key, f"an integer >= {lo}" + (" or inf" if allow_inf else ""), value)
+    return int(value)
+
+
+def _choice(key, value, options):
+    if value not in options:
+        _fail(key, "one of " + ", ".join(repr(o) for o in options), value)
+    return value
+
+
+def _table(key, value):
+    if not isinstance(value, dict):
+        _fail(key, "a table", value)
+    return value
+
+
+def _reject_unknown(key, table, allowed):
+    for name in table:
+        if name not in allowed:
+            where = f"{key}.{name}" if key else name
+            raise CaseError(f"{where}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _take(key, table, spec):
+    """Check ``table`` against ``spec`` = {name: (check, default)}; return the filled table."""
+    table = _table(key, table)
+    _reject_unknown(key, table, spec)
+    out = {}
+    for name, (check, default) in spec.items():
+        sub = f"{key}.{name}"
+        if name in table:
+            out[name] = check(sub, table[name])
+        elif default is REQUIRED:
+            raise CaseError(f"{sub}: required key is missing")
+        else:
+            out[name] = copy.deepcopy(default)
+    return out
+
+
+def _float_array(key, value):
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        _fail(key, "an array of numbers", value)
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        _fail(key, "a non-empty 1-D array of finite numbers", value)
+    return arr
+
+
+# -- tables ---------------------------------------------------------------------------------------
+
+def _data(key, t):
+    return _take(key, t, {
+        "kind": (lambda k, v: _choice(k, v, DATA_KINDS), REQUIRED),
+        "delta": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True, hi_open=True), REQUIRED),
+        "dim": (lambda k, v: _integer(k, v, lo=1), REQUIRED),
+    })
+
+
+def _network(key, t):
+    from .problem.activations import ACTIVATIONS
+
+    out = _take(key, t, {
+        "unit": (lambda k, v: _choice(k, v, UNIT_KINDS), "w"),
+        "activation": (lambda k, v: _choice(k, v, tuple(ACTIVATIONS)), REQUIRED),
+        "activation_params": (_table, {}),
+        "scale": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1.0),
+    })
+    activation = ACTIVATIONS[out["activation"]]
+    out["activation_params"] = activation.check_params(out["activation_params"],
+                                                       f"{key}.activation_params")
+    return out
+
+
+def _schedule(key, t):
+    kind = _choice(f"{key}.kind", _table(key, t).get("kind", "constant"), SCHEDULE_KINDS)
+    positive = (lambda k, v: _real(k, v, lo=0.0, lo_open=True))
+    if kind == "constant":
+        return _take(key, t, {"kind": (_choice_any, kind), "value": (positive, 1.0)})
+    return _take(key, t, {"kind": (_choice_any, kind), "value": (positive, 1.0),
+                          "exponent": (lambda k, v: _real(k, v, lo=0.0), 0.25),
+                          "offset": (positive, 1.0)})
+
+
+def _choice_any(key, value):
+    return value
+
+
+def _training(key, t):
+    return _take(key, t, {
+        "schedule": (_schedule, {"kind": "constant", "value": 1.0}),
+        "t_final": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), REQUIRED),
+        "lambda": (lambda k, v: _real(k, v, lo=0.0), 0.0),
+        "beta": (lambda k, v: _real(k, v, lo=0.0, lo_open=True, allow_inf=True), INF),
+    })
+
+
+def _init(key, t, base_dir):
+    kind = _choice(f"{key}.kind", _table(key, t).get("kind", "gaussian"), INIT_KINDS)
+    if kind in ("gaussian", "point"):
+        return _take(key, t, {"kind": (_choice_any, kind),
+                              "kappa": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), REQUIRED)})
+    table = _take(key, t, {"kind": (_choice_any, kind), "values": (_float_array, None),
+                           "file": (lambda k, v: v if isinstance(v, str) else _fail(k, "a path", v),
+                                    None)})
+    if (table["values"] is None) == (table["file"] is None):
+        raise CaseError(f"{key}: give exactly one of 'values' and 'file' for kind = {kind!r}")
+    if table["file"] is not None:
+        path = Path(table.pop("file"))
+        path = path if path.is_absolute() or base_dir is None else Path(base_dir) / path
+        table["values"] = _float_array(f"{key}.file", _read_array(f"{key}.file", path))
+    else:
+        del table["file"]
+    if np.any(table["values"] < 0):
+        _fail(f"{key}.values", "non-negative numbers", "an array with negative entries")
+    return table
+
+
+def _read_array(key, path):
+    if not path.is_file():
+        raise CaseError(f"{key}: no such file: {str(path)!r}")
+    try:
+        return np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=1)
+    except (OSError, ValueError) as exc:
+        raise CaseError(f"{key}: cannot read {str(path)!r} as numbers ({exc})") from None
+
+
+def _axis(key, t):
+    out = _take(key, t, {
+        "min": (lambda k, v: _real(k, v, lo=0.0), 0.0),
+        "max": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), REQUIRED),
+        "cells": (lambda k, v: _integer(k, v, lo=2), 3200),
+    })
+    if out["max"] <= out["min"]:
+        _fail(f"{key}.max", f"a number > min = {out['min']:g}", out["max"])
+    return out
+
+
+def _pde(key, t, coords, data, t_final):
+    grid_default = {c: DEFAULT_AXES[c] for c in coords}
+    out = _take(key, t, {
+        "kernel_dim": (lambda k, v: _integer(k, v, lo=1, allow_inf=True), data["dim"]),
+        "scheme": (lambda k, v: _choice(k, v, SCHEMES), "fv"),
+        "grid": (_table, grid_default),
+        "snapshot_times": (_float_array, None),
+        "cfl": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True), 0.9),
+        "tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-7),
+        "reconstruction": (lambda k, v: _choice(k, v, RECONSTRUCTIONS), "upwind3"),
+        "kernel_tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-10),
+        "kernel_max_terms": (lambda k, v: _integer(k, v, lo=1), 200),
+        "on_boundary": (lambda k, v: _choice(k, v, ("error", "warn")), "error"),
+        "boundary_mass": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-9),
+        "particles": (lambda k, v: _integer(k, v, lo=1), 4000),
+        "rtol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-10),
+    })
+    grid = _table(f"{key}.grid", out["grid"])
+    _reject_unknown(f"{key}.grid", grid, coords)
+    out["grid"] = {c: _axis(f"{key}.grid.{c}", grid.get(c, grid_default[c])) for c in coords}
+    times = out["snapshot_times"]
+    if times is None:
+        times = np.linspace(0.0, t_final, 101)
+    if np.any(np.diff(times) <= 0) or times[0] < 0 or times[-1] > t_final:
+        _fail(f"{key}.snapshot_times", f"increasing times in [0, t_final = {t_final:g}]",
+              times.tolist())
+    if times[-1] < t_final:
+        times = np.append(times, t_final)
+    out["snapshot_times"] = times
+    return out
+
+
+def normalize_case(case: dict, base_dir=None) -> dict:
+    """Check a case and return a copy with every default filled in (see module docstring)."""
+    case = _table("case", case)
+    _reject_unknown("", case, ("data", "network", "training", "init", "pde"))
+    for name in ("data", "network", "training", "init"):
+        if name not in case:
+            raise CaseError(f"{name}: required table is missing")
+    data = _data("data", case["data"])
+    network = _network("network", case["network"])
+    training = _training("training", case["training"])
+    if training["beta"] != INF:
+        raise CaseError("training.beta: noisy dynamics (beta < inf) are not supported yet; "
+                        "use beta = inf")
+    init = _init("init", case["init"], base_dir)
+    coords = COORDINATES[(data["kind"], network["unit"])]
+    pde = _pde("pde", case.get("pde", {}), coords, data, training["t_final"])
+    return {"data": data, "network": network, "training": training, "init": init, "pde": pde}
+
+
+def read_case(path) -> dict:
+    """Read and check a TOML case file; relative paths inside it are relative to its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise CaseError(f"case file: no such file: {str(path)!r}")
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CaseError(f"case file {str(path)!r}: invalid TOML ({exc})") from None
+    return normalize_case(raw, base_dir=path.parent)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
+    if isinstance(obj, float) and math.isinf(obj):
+        return "inf" if obj > 0 else "-inf"
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    return obj
+
+
+def case_to_json(case: dict) -> str:
+    """JSON text of a normalised case (infinities written as "inf")."""
+    return json.dumps(_jsonable(case), indent=1)
+
+
+def case_from_json(text: str) -> dict:
+    """The case exactly as stored by :func:`case_to_json` (lists for arrays, "inf" for
+    infinities; no defaults applied, so it says what was run). ``normalize_case`` accepts it."""
+    return json.loads(text)

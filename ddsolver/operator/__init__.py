@@ -1,0 +1,1 @@
+"""Operators on grids: the nonlocal potential in low-rank form and the transport flux."""

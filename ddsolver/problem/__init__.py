@@ -1,0 +1,1 @@
+"""Problems: activations, data models, schedules and initial laws."""

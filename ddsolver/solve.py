@@ -1,0 +1,137 @@
+"""``ddsolver.solve``: case → problem → reduction → grid → operator → stepper → storage."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .case import normalize_case, read_case
+from .grid import CartesianGrid
+from .operator.lowrank import LowRankPotential
+from .problem.activations import make_activation
+from .problem.data import IsotropicGaussians
+from .problem.initial import InitialLaw
+from .problem.schedule import Schedule
+from .reduction.radial import RadialReduction
+from .solution import Solution
+from .stepper.fv import FiniteVolumeRun
+from .stepper.lagrangian import LagrangianRun
+
+log = logging.getLogger("ddsolver")
+PROGRESS_UPDATES = 200          # the run pauses this many times for the progress bar and checks
+
+
+def as_case(case) -> dict:
+    """A normalised case from a TOML path or a (raw or normalised) dict."""
+    if isinstance(case, (str, Path)):
+        return read_case(case)
+    return normalize_case(case)
+
+
+def build_reduction(case: dict, grid: CartesianGrid) -> RadialReduction:
+    data = IsotropicGaussians(case["data"]["delta"], case["data"]["dim"])
+    net, pde = case["network"], case["pde"]
+    activation = make_activation(net["activation"], net["activation_params"])
+    return RadialReduction(activation, data, pde["kernel_dim"], scale=net["scale"],
+                           lam=case["training"]["lambda"], tol=pde["kernel_tol"],
+                           max_terms=pde["kernel_max_terms"],
+                           probe_r=np.append(grid.axes[0].centres, grid.axes[0].hi))
+
+
+def build_run(case: dict):
+    """The grid and a ready-to-advance run (finite volumes or Lagrangian) for a normalised case."""
+    pde = case["pde"]
+    grid = CartesianGrid.from_dict(pde["grid"])
+    reduction = build_reduction(case, grid)
+    schedule = Schedule.from_dict(case["training"]["schedule"])
+    initial = InitialLaw(case["init"], case["data"]["dim"])
+    if pde["scheme"] == "lagrangian":
+        positions, weights = initial.particles(pde["particles"], grid)
+        run = LagrangianRun(reduction, positions, weights, schedule, grid, rtol=pde["rtol"],
+                            on_boundary=pde["on_boundary"])
+    else:
+        potential = LowRankPotential(reduction, grid)
+        open_ends = [(0, 1)] + ([(0, 0)] if grid.axes[0].lo > 0 else [])
+        run = FiniteVolumeRun(potential, initial.cell_density(grid), schedule, cfl=pde["cfl"],
+                              tol=pde["tol"], reconstruction=pde["reconstruction"], open_ends=open_ends,
+                              on_boundary=pde["on_boundary"], boundary_mass=pde["boundary_mass"])
+    return grid, reduction, run
+
+
+def _stops(times: np.ndarray) -> list[float]:
+    """Snapshot times merged with evenly spaced pauses for progress and boundary checks."""
+    pauses = np.linspace(0.0, times[-1], PROGRESS_UPDATES + 1)
+    return sorted(set(times.tolist()) | set(pauses.tolist()))
+
+
+def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
+    """Solve the distributional dynamics of a case; optionally stream snapshots to HDF5.
+
+    Parameters
+    ----------
+    case : path of a TOML case file, or a case dict (see docs/case-file.md).
+    output : path of an HDF5 file to write as the run goes (see docs/hdf5-format.md).
+    overwrite : replace an existing ``output`` (otherwise an existing file is an error).
+    progress : show a progress bar; ``None`` shows one only on a terminal.
+
+    Returns
+    -------
+    Solution with ``t``, ``risk``, ``density`` (snapshots × cells), ``grid`` and diagnostics.
+    """
+    start = time.perf_counter()
+    case = as_case(case)
+    if output is not None:
+        from .storage import check_output_path
+        check_output_path(output, overwrite)
+    grid, reduction, run = build_run(case)
+    setup_time = time.perf_counter() - start
+    compile_time = run.warm_up()
+    log.info("set-up %.2f s, compile/load %.2f s, kernel rank %d", setup_time, compile_time,
+             reduction.rank)
+    attrs = {"scheme": case["pde"]["scheme"], "kernel_terms": reduction.terms,
+             "kernel_rank": reduction.rank, "kernel_tail_bound": reduction.tail_bound,
+             "setup_time": setup_time, "compile_time": compile_time}
+    times = case["pde"]["snapshot_times"]
+    snapshot_set = set(times.tolist())
+    records = {"t": [], "risk": [], "density": [], "diagnostics": []}
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    run_start = time.perf_counter()
+    with ExitStack() as stack:
+        writer = None
+        if output is not None:
+            from .storage import SolutionWriter
+            writer = stack.enter_context(
+                SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs))
+        bar = stack.enter_context(tqdm(
+            total=float(times[-1]), disable=not show, unit="t", desc="ddsolver",
+            bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]{postfix}"))
+        for stop in _stops(times):
+            run.advance(stop)
+            bar.update(stop - bar.n)
+            if stop not in snapshot_set:
+                continue
+            risk, density = run.risk(), run.density.copy()
+            diagnostics = dict(run.diagnostics(), wall_time=time.perf_counter() - run_start)
+            for key, value in (("t", stop), ("risk", risk), ("density", density),
+                               ("diagnostics", diagnostics)):
+                records[key].append(value)
+            bar.set_postfix(risk=f"{risk:.5f}")
+            if writer is not None:
+                writer.append(stop, risk, density, **diagnostics)
+        run_time = time.perf_counter() - run_start
+        if writer is not None:
+            writer.close(status="complete", run_time=run_time)
+    attrs.update(run_time=run_time, status="complete")
+    log.info("run %.2f s, %d steps (%d rejected)", run_time, run.steps,
+             run.diagnostics()["rejected_steps"])
+    diagnostics = {key: np.array([d[key] for d in records["diagnostics"]])
+                   for key in records["diagnostics"][0]}
+    return Solution(t=np.array(records["t"]), risk=np.array(records["risk"]),
+                    density=np.array(records["density"]), grid=grid, case=case,
+                    diagnostics=diagnostics, attrs=attrs)

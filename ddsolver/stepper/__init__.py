@@ -1,0 +1,1 @@
+"""Time steppers: adaptive SSP Runge–Kutta for finite volumes, and the Lagrangian scheme."""

@@ -1,0 +1,184 @@
+"""The ddsolver command: every command, and one-line errors with exit code 2 for user mistakes."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import ddsolver.storage
+from ddsolver import __version__
+from ddsolver.cli import main
+from ddsolver.storage import load
+
+FIXTURE = Path(__file__).parent / "data" / "solution_v1.h5"
+CASE = """\
+[data]
+kind = "isotropic_gaussians"
+delta = 0.8
+dim = 40
+
+[network]
+activation = "relu"
+
+[training]
+t_final = 1
+
+[init]
+kind = "gaussian"
+kappa = 0.8
+
+[pde.grid.r]
+max = 8
+cells = 100
+"""
+
+
+def case_file(tmp_path, old="", new=""):
+    """The tiny case above, with ``old`` replaced by ``new``."""
+    path = tmp_path / "case.toml"
+    path.write_text(CASE.replace(old, new))
+    return path
+
+
+def error_line(capsys):
+    err = capsys.readouterr().err
+    assert err.startswith("ddsolver: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"ddsolver {__version__}"
+
+
+def test_console_script_version():
+    script = Path(sys.executable).with_name("ddsolver")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"ddsolver {__version__}"
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    for key in ("ddsolver", "numpy", "numba", "h5py", "hdf5", "platform", "cpu_count",
+                "numba_threads", "numba_threading_layer", "NUMBA_CACHE_DIR", "numba_cache_files"):
+        assert f"\n{key} " in "\n" + out, key
+
+
+def test_show(capsys):
+    assert main(["show", str(FIXTURE)]) == 0
+    out = capsys.readouterr().out
+    for text in ("status     complete", "snapshots  6, t in [0, 4]", "r: 40 cells on [0, 8]",
+                 "data: kind=isotropic_gaussians delta=0.8 dim=40", "steps      125",
+                 "ddsolver 0.1.0"):
+        assert text in out, text
+
+
+def test_show_reports_incomplete_file(tmp_path, capsys):
+    path = tmp_path / "run.h5"
+    shutil.copy(FIXTURE, path)
+    with h5py.File(path, "a") as f:
+        f.attrs["status"] = "running"
+    assert main(["show", str(path)]) == 0
+    assert "incomplete (running: still being written, or the run was killed)" in \
+        capsys.readouterr().out
+
+
+def test_warnings_are_one_line(tmp_path, capsys):
+    """Mass reaching a too-small grid with on_boundary = "warn": one warning line, exit 0."""
+    path = case_file(tmp_path, "max = 8\ncells = 100", 'max = 1.5\ncells = 100\n[pde]\n'
+                     'on_boundary = "warn"')
+    assert main(["solve", str(path), "-o", str(tmp_path / "out.h5"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("ddsolver: warning: ") and err.count("\n") == 1, err
+    assert "widen pde.grid.r" in err
+
+
+def test_plot(tmp_path, capsys):
+    figure = tmp_path / "fig.png"
+    assert main(["plot", str(FIXTURE), "-o", str(figure)]) == 0
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure.stat().st_size > 20_000
+    copy = tmp_path / "run.h5"
+    shutil.copy(FIXTURE, copy)
+    assert main(["plot", str(copy)]) == 0
+    assert (tmp_path / "run.png").stat().st_size > 20_000
+    assert capsys.readouterr().out.endswith("run.png\n")
+
+
+def test_solve(tmp_path, capsys):
+    output = tmp_path / "run.h5"
+    assert main(["solve", str(case_file(tmp_path)), "-o", str(output), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "snapshots  101, t in [0, 1]" in out and f"output     {output}" in out
+    sol = load(output)
+    assert sol.attrs["status"] == "complete" and sol.density.shape == (101, 100)
+    np.testing.assert_allclose(sol.mass, 1.0, rtol=1e-10)
+    assert sol.risk[-1] < sol.risk[0]
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("kappa = 0.8", "kapa = 0.8", "init.kapa: unknown key"),
+    ("kappa = 0.8", 'kappa = "big"', "init.kappa: expected a number, got 'big'"),
+    ("delta = 0.8", "delta = 1.5", "data.delta: expected a number > 0 and < 1, got 1.5"),
+    ("cells = 100", "cells = 1", "pde.grid.r.cells: expected an integer >= 2, got 1"),
+    ("[data]", "[data", "invalid TOML"),
+])
+def test_bad_case(tmp_path, capsys, old, new, message):
+    assert main(["solve", str(case_file(tmp_path, old, new)), "-o", str(tmp_path / "o.h5")]) == 2
+    assert message in error_line(capsys)
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_missing_case_file(tmp_path, capsys):
+    assert main(["solve", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "o.h5")]) == 2
+    assert "no such file" in error_line(capsys)
+
+
+def test_existing_output_is_never_touched(tmp_path, capsys):
+    output = tmp_path / "run.h5"
+    shutil.copy(FIXTURE, output)
+    before = output.read_bytes()
+    assert main(["solve", str(case_file(tmp_path)), "-o", str(output)]) == 2
+    assert f"{str(output)!r} already exists" in error_line(capsys)
+    bad = case_file(tmp_path, "delta = 0.8", "delta = 1.5")
+    assert main(["solve", str(bad), "-o", str(output), "--overwrite"]) == 2
+    assert "data.delta" in error_line(capsys)
+    assert output.read_bytes() == before
+
+
+def test_missing_output_folder(tmp_path, capsys):
+    output = tmp_path / "nowhere" / "run.h5"
+    assert main(["solve", str(case_file(tmp_path)), "-o", str(output)]) == 2
+    assert "nowhere' does not exist" in error_line(capsys)
+
+
+@pytest.mark.parametrize("command", ["show", "plot"])
+def test_unreadable_solution(tmp_path, capsys, command):
+    assert main([command, str(tmp_path / "missing.h5")]) == 2
+    assert "missing.h5': no such file" in error_line(capsys)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = 1
+    assert main([command, str(other)]) == 2
+    assert "not a ddsolver solution" in error_line(capsys)
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["solve", "case.toml"], ["show"]])
+def test_usage_errors(argv, capsys):
+    assert main(argv) == 2
+    assert "usage: ddsolver" in capsys.readouterr().err
+
+
+def test_keyboard_interrupt(monkeypatch, capsys):
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ddsolver.storage, "load", interrupted)
+    assert main(["show", str(FIXTURE)]) == 130
+    assert capsys.readouterr().err == "ddsolver: interrupted\n"
