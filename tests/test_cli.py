@@ -1,19 +1,19 @@
 """The ddsolver command: every command, and one-line errors with exit code 2 for user mistakes."""
 
-import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 
 import ddsolver.storage
 from ddsolver import __version__
 from ddsolver.cli import main
 from ddsolver.storage import load
+
+from conftest import assert_invariants
 
 FIXTURE = Path(__file__).parent / "data" / "solution_v1.h5"
 CASE = """\
@@ -118,7 +118,7 @@ def test_solve(tmp_path, capsys):
     assert "snapshots  101, t in [0, 1]" in out and f"output     {output}" in out
     sol = load(output)
     assert sol.attrs["status"] == "complete" and sol.density.shape == (101, 100)
-    np.testing.assert_allclose(sol.mass, 1.0, rtol=1e-10)
+    assert_invariants(sol)
     assert sol.risk[-1] < sol.risk[0]
 
 

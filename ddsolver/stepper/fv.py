@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 
-from ..errors import DomainError, NumericalError
+from ..errors import NumericalError
 from ..operator.lowrank import LowRankPotential
 from ..operator.transport import RECONSTRUCTIONS
 from ..problem.schedule import Schedule
+from .boundary import EdgeGuard
 from .ssprk import MAX_STEPS, NEGATIVE, ssprk3_advance
 
 
@@ -31,12 +31,12 @@ class FiniteVolumeRun:
         self.p = np.ascontiguousarray(density0, dtype=float).reshape(self.grid.padded_shape())
         self.schedule = schedule
         self.cfl, self.tol, self.reconstruction = cfl, tol, RECONSTRUCTIONS[reconstruction]
-        self.open_ends, self.on_boundary, self.boundary_mass = open_ends, on_boundary, boundary_mass
+        self.open_ends, self.boundary_mass = open_ends, boundary_mass
+        self.edges = EdgeGuard(on_boundary)
         self.max_steps = max_steps
         self.t, self.steps, self.rejected = 0.0, 0, 0
         self.dt = 1e-3 * self.grid.spacing.min()
         self.spacing = self.grid.padded_spacing()
-        self._warned = False
 
     def _advance_kernel(self, p, t, t_end, dt, max_steps):
         pot = self.potential
@@ -73,15 +73,8 @@ class FiniteVolumeRun:
             if mass <= self.boundary_mass:
                 continue
             ax = self.grid.axes[axis]
-            edge = ax.hi if side else ax.lo
-            message = (f"mass {mass:.2e} reached {ax.name} = {edge:g} (the grid's "
-                       f"{'max' if side else 'min'}) at t = {self.t:.6g}; widen "
-                       f"pde.grid.{ax.name}")
-            if self.on_boundary == "error":
-                raise DomainError(message)
-            if not self._warned:
-                warnings.warn(message, stacklevel=2)
-                self._warned = True
+            self.edges.report(f"mass {mass:.2e}", ax.name, ax.hi if side else ax.lo,
+                              "max" if side else "min", self.t)
 
     @property
     def density(self) -> np.ndarray:

@@ -17,12 +17,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-import warnings
-
-from ..errors import DomainError, NumericalError
+from ..errors import NumericalError
 from ..grid import CartesianGrid
 from ..problem.initial import deposit
 from ..problem.schedule import Schedule
+from .boundary import EdgeGuard
 
 
 class LagrangianRun:
@@ -36,9 +35,8 @@ class LagrangianRun:
         self.schedule = schedule
         self.grid = grid
         self.rtol = rtol
-        self.on_boundary = on_boundary
+        self.edges = EdgeGuard(on_boundary)
         self.t, self.steps = 0.0, 0
-        self._warned = False
 
     def velocity(self, t, r):
         red = self.reduction
@@ -68,14 +66,8 @@ class LagrangianRun:
         lo_bad = axis.lo > 0 and self.r.min() < axis.lo
         if not (lo_bad or self.r.max() > axis.hi):
             return
-        edge, where = (axis.lo, "min") if lo_bad else (axis.hi, "max")
-        message = (f"particles reached r = {edge:g} (the grid's {where}) at t = {self.t:.6g}; "
-                   f"widen pde.grid.r")
-        if self.on_boundary == "error":
-            raise DomainError(message)
-        if not self._warned:
-            warnings.warn(message, stacklevel=2)
-            self._warned = True
+        edge, side = (axis.lo, "min") if lo_bad else (axis.hi, "max")
+        self.edges.report("particles", axis.name, edge, side, self.t)
 
     @property
     def density(self) -> np.ndarray:

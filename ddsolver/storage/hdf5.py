@@ -17,7 +17,7 @@ import numpy as np
 from .._version import __version__
 from ..case import case_from_json, case_to_json
 from ..environment import package_versions
-from ..errors import CaseError, DdsolverError
+from ..errors import DdsolverError
 from ..grid import CartesianGrid
 from ..solution import Solution
 
