@@ -1,0 +1,1 @@
+"""Particle SGD on the full d-dimensional network, and the exact finite-N risk."""
