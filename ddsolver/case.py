@@ -90,7 +90,9 @@ def _take(key, table, spec):
     out = {}
     for name, (check, default) in spec.items():
         sub = f"{key}.{name}"
-        if name in table:
+        if name in table and table[name] is None and default is None:
+            out[name] = None                    # an unset optional key of a normalised case
+        elif name in table:
             out[name] = check(sub, table[name])
         elif default is REQUIRED:
             raise CaseError(f"{sub}: required key is missing")
@@ -204,7 +206,7 @@ def _pde(key, t, coords, data, t_final):
         "kernel_dim": (lambda k, v: _integer(k, v, lo=1, allow_inf=True), data["dim"]),
         "scheme": (lambda k, v: _choice(k, v, SCHEMES), "fv"),
         "grid": (_table, grid_default),
-        "snapshot_times": (_float_array, None),
+        "snapshot_times": (_choice_any, None),
         "cfl": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True), 0.9),
         "tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-7),
         "reconstruction": (lambda k, v: _choice(k, v, RECONSTRUCTIONS), "upwind3"),
@@ -218,35 +220,96 @@ def _pde(key, t, coords, data, t_final):
     grid = _table(f"{key}.grid", out["grid"])
     _reject_unknown(f"{key}.grid", grid, coords)
     out["grid"] = {c: _axis(f"{key}.grid.{c}", grid.get(c, grid_default[c])) for c in coords}
-    times = out["snapshot_times"]
-    if times is None:
-        times = np.linspace(0.0, t_final, 101)
+    if out["snapshot_times"] is None:
+        out["snapshot_times"] = np.linspace(0.0, t_final, 101)
+    else:
+        out["snapshot_times"] = _times(f"{key}.snapshot_times", out["snapshot_times"], t_final)
+    return out
+
+
+def _int_list(key, value):
+    if not isinstance(value, (list, tuple, np.ndarray)) or len(value) == 0:
+        _fail(key, "a non-empty list of integers", value)
+    return [_integer(f"{key}[{i}]", v, lo=0) for i, v in enumerate(value)]
+
+
+def _bool(key, value):
+    if not isinstance(value, bool):
+        _fail(key, "true or false", value)
+    return value
+
+
+def _times(key, value, t_final):
+    """Increasing times in [0, t_final], with t_final appended if missing."""
+    times = _float_array(key, value)
     if np.any(np.diff(times) <= 0) or times[0] < 0 or times[-1] > t_final:
-        _fail(f"{key}.snapshot_times", f"increasing times in [0, t_final = {t_final:g}]",
-              times.tolist())
-    if times[-1] < t_final:
-        times = np.append(times, t_final)
-    out["snapshot_times"] = times
+        _fail(key, f"increasing times in [0, t_final = {t_final:g}]", times.tolist())
+    return times if times[-1] == t_final else np.append(times, t_final)
+
+
+def _sgd(key, t, pde_times, t_final):
+    out = _take(key, t, {
+        "neurons": (lambda k, v: _integer(k, v, lo=1), 800),
+        "eps": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-5),
+        "seeds": (_int_list, [0]),
+        "batch": (lambda k, v: _integer(k, v, lo=1), 1),
+        "snapshot_times": (lambda k, v: _times(k, v, t_final), None),
+        "save_weights": (_bool, False),
+    })
+    if out["snapshot_times"] is None:
+        out["snapshot_times"] = pde_times.copy()
+    return out
+
+
+SWEEP_KEYS = ("sgd.neurons", "sgd.eps", "data.dim")
+
+
+def _sweep(key, t):
+    out = _take(key, t, {"key": (lambda k, v: _choice(k, v, SWEEP_KEYS), REQUIRED),
+                         "values": (_float_array, REQUIRED)})
+    if out["key"] != "sgd.eps":
+        out["values"] = np.array([_integer(f"{key}.values", int(v) if float(v).is_integer()
+                                           else v, lo=1) for v in out["values"]])
+    if out["values"].size < 2 or np.any(out["values"] <= 0):
+        _fail(f"{key}.values", "at least two positive values", out["values"].tolist())
+    return out
+
+
+def _validate(key, t, t_final):
+    optional_positive = (lambda k, v: _real(k, v, lo=0.0, lo_open=True), None)
+    out = _take(key, t, {
+        "risk_tol": optional_positive,
+        "w1_tol": optional_positive,
+        "mean_r_tol": optional_positive,
+        "t_max": (lambda k, v: _real(k, v, lo=0.0, lo_open=True, hi=t_final), t_final),
+        "extra_kernel_dims": (lambda k, v: [_integer(f"{k}[{i}]", x, lo=1, allow_inf=True)
+                                            for i, x in enumerate(v)]
+                              if isinstance(v, (list, tuple)) else _fail(k, "a list", v), []),
+        "sweep": (_sweep, None),
+        "slope": (lambda k, v: _real(k, v), None),
+        "slope_tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 0.15),
+    })
     return out
 
 
 def normalize_case(case: dict, base_dir=None) -> dict:
     """Check a case and return a copy with every default filled in (see module docstring)."""
     case = _table("case", case)
-    _reject_unknown("", case, ("data", "network", "training", "init", "pde"))
+    _reject_unknown("", case, ("data", "network", "training", "init", "pde", "sgd", "validate"))
     for name in ("data", "network", "training", "init"):
         if name not in case:
             raise CaseError(f"{name}: required table is missing")
     data = _data("data", case["data"])
     network = _network("network", case["network"])
     training = _training("training", case["training"])
-    if training["beta"] != INF:
-        raise CaseError("training.beta: noisy dynamics (beta < inf) are not supported yet; "
-                        "use beta = inf")
     init = _init("init", case["init"], base_dir)
     coords = COORDINATES[(data["kind"], network["unit"])]
-    pde = _pde("pde", case.get("pde", {}), coords, data, training["t_final"])
-    return {"data": data, "network": network, "training": training, "init": init, "pde": pde}
+    t_final = training["t_final"]
+    pde = _pde("pde", case.get("pde", {}), coords, data, t_final)
+    sgd = _sgd("sgd", case.get("sgd", {}), pde["snapshot_times"], t_final)
+    validate = _validate("validate", case.get("validate", {}), t_final)
+    return {"data": data, "network": network, "training": training, "init": init, "pde": pde,
+            "sgd": sgd, "validate": validate}
 
 
 def read_case(path) -> dict:

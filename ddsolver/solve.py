@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from contextlib import ExitStack
@@ -12,6 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .case import normalize_case, read_case
+from .errors import CaseError
 from .grid import CartesianGrid
 from .operator.lowrank import LowRankPotential
 from .problem.activations import make_activation
@@ -46,6 +48,9 @@ def build_reduction(case: dict, grid: CartesianGrid) -> RadialReduction:
 
 def build_run(case: dict):
     """The grid and a ready-to-advance run (finite volumes or Lagrangian) for a normalised case."""
+    if case["training"]["beta"] != math.inf:
+        raise CaseError("training.beta: the noisy DD (beta < inf) is not solved yet; "
+                        "use beta = inf for the PDE (particle SGD accepts any beta)")
     pde = case["pde"]
     grid = CartesianGrid.from_dict(pde["grid"])
     reduction = build_reduction(case, grid)

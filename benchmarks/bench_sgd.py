@@ -1,0 +1,119 @@
+"""Benchmark: particle SGD speed (ISSUE 3 item 9).
+
+For (N, d) in {(800, 40), (800, 320), (4000, 100)} prints, in one run:
+- compiled online SGD: time per step, and per neuron·dimension;
+- the practical floor of one step: two BLAS matrix-vector products on the same weights
+  (W @ x and Wᵀ-style rank-one update measured as W.T @ v);
+- a plain-numpy online loop (the twin ``sgd_step_numpy``);
+- mini-batch mode (B = 64): GFLOP/s counting 4·N·d·B flops per step (two products), against a
+  plain ``W @ X`` of the same shape;
+- and the PDE solve of MMN 9.1 against one SGD run of the same case (N = 800, d = 40) to the
+  same time.
+
+Usage: python benchmarks/bench_sgd.py [--steps K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+import ddsolver
+from ddsolver.problem.activations import make_activation
+from ddsolver.problem.pointwise import pointwise_args
+from ddsolver.sgd.online import minibatch_sgd, online_sgd, sgd_step_numpy
+from ddsolver.sgd.run import simulate
+
+CASE = Path(__file__).resolve().parents[1] / "examples" / "mmn_9_1.toml"
+ACT = make_activation("piecewise_linear", dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5))
+TAUS = np.array([1.8, 0.2])
+CONSTANT = (0, 1.0, 1.0, 0.0)
+
+
+def best_of(fun, repeat=3):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fun()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def online_time(n, d, steps):
+    W = 0.8 / np.sqrt(d) * np.random.default_rng(0).standard_normal((n, d))
+    args = (*pointwise_args(ACT), TAUS, 1.0, 0.0, 0.0, 1e-5, CONSTANT)
+    online_sgd(W.copy(), *args, 0, 10, 1)                               # compile / load
+    return best_of(lambda: online_sgd(W.copy(), *args, 0, steps, 1)) / steps
+
+
+def floor_time(n, d, steps):
+    W = np.random.default_rng(0).standard_normal((n, d))
+    x, v = np.random.default_rng(1).standard_normal(d), np.random.default_rng(2).standard_normal(n)
+
+    def two_products():
+        for _ in range(steps):
+            W @ x
+            W.T @ v
+    return best_of(two_products) / steps
+
+
+def numpy_time(n, d, steps):
+    rng = np.random.default_rng(0)
+    W = 0.8 / np.sqrt(d) * rng.standard_normal((n, d))
+
+    def loop():
+        w = W
+        for _ in range(steps):
+            y = 1.0 if rng.random() < 0.5 else -1.0
+            x = TAUS[0 if y > 0 else 1] * rng.standard_normal(d)
+            w, _ = sgd_step_numpy(w, x, y, None, ACT, 1.0, 0.0, 1e-5, 0.0)
+    return best_of(loop, repeat=1) / steps
+
+
+def minibatch_rate(n, d, batch, steps):
+    W = 0.8 / np.sqrt(d) * np.random.default_rng(0).standard_normal((n, d))
+    args = (*pointwise_args(ACT), TAUS, 1.0, 0.0, 0.0, 1e-5 * batch, CONSTANT)
+    minibatch_sgd(W.copy(), *args, 0, 2, batch, 1)
+    seconds = best_of(lambda: minibatch_sgd(W.copy(), *args, 0, steps, batch, 1)) / steps
+    X = np.random.default_rng(1).standard_normal((batch, d))
+    gemm = best_of(lambda: [X @ W.T for _ in range(steps)]) / steps
+    return 4 * n * d * batch / seconds / 1e9, 2 * n * d * batch / gemm / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20_000)
+    steps = parser.parse_args().steps
+    print(f"online SGD, {steps} steps (best of 3); floor = two BLAS matrix-vector products")
+    print(f"{'N':>5} {'d':>4} {'us/step':>9} {'ns/(N·d)':>9} {'floor us':>9} {'x floor':>8} "
+          f"{'numpy us':>9} {'speed-up':>9} {'batch GF/s':>11} {'W@X GF/s':>9}")
+    for n, d in ((800, 40), (800, 320), (4000, 100)):
+        ours = online_time(n, d, steps)
+        floor = floor_time(n, d, steps)
+        plain = numpy_time(n, d, max(steps // 10, 200))
+        batch_rate, gemm_rate = minibatch_rate(n, d, 64, max(steps // 50, 50))
+        print(f"{n:>5} {d:>4} {ours * 1e6:9.2f} {ours / (n * d) * 1e9:9.3f} {floor * 1e6:9.2f} "
+              f"{ours / floor:8.2f} {plain * 1e6:9.2f} {plain / ours:9.1f} {batch_rate:11.2f} "
+              f"{gemm_rate:9.2f}")
+
+    with CASE.open("rb") as fh:
+        case = tomllib.load(fh)
+    case["training"]["t_final"] = 10.0
+    case["pde"]["snapshot_times"] = [0.0, 10.0]
+    case["sgd"] = {"neurons": 800, "eps": 1e-5}
+    start = time.perf_counter()
+    ddsolver.solve(case)
+    pde = time.perf_counter() - start
+    start = time.perf_counter()
+    simulate(case)
+    sgd = time.perf_counter() - start
+    print(f"\nMMN 9.1 to t = 10: PDE solve {pde:.1f} s, one SGD run (N = 800, d = 40, "
+          f"eps = 1e-5, 1e6 steps) {sgd:.1f} s: {sgd / pde:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
