@@ -1,15 +1,19 @@
-"""The ``ddsolver`` command: ``solve``, ``show``, ``plot`` and ``info`` (see docs/cli.md).
+"""The ``ddsolver`` command: ``solve``, ``sgd``, ``demo``, ``validate``, ``show``, ``plot`` and
+``info`` (see docs/cli.md).
 
 Errors a user can cause (bad case, missing or existing file, unreadable HDF5) are printed as
-one line ``ddsolver: error: …`` and give exit code 2; Ctrl-C gives exit code 130. Warnings are
-printed as ``ddsolver: warning: …``.
+one line ``ddsolver: error: …`` and give exit code 2; Ctrl-C gives exit code 130; ``validate``
+gives exit code 1 when a comparison is outside its tolerance. Warnings are printed as
+``ddsolver: warning: …``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 import warnings
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +22,8 @@ from ._version import __version__
 from .errors import DdsolverError
 
 WIDTH = 100
+DEMO_FILES = ("pde.h5", "sgd.h5", "comparison.png")
+QUICK_DEMO = {"neurons": 200, "eps": 1e-3, "t_final": 2.0}
 
 
 def main(argv=None) -> int:
@@ -30,14 +36,13 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            args.run(args)
+            return args.run(args) or 0
     except (DdsolverError, OSError) as exc:
         print(f"ddsolver: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ddsolver: interrupted", file=sys.stderr)
         return 130
-    return 0
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -47,24 +52,52 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ddsolver", description="Solve the mean-field distributional dynamics of "
-        "two-layer neural networks, and look at the results.")
+        "two-layer neural networks, simulate SGD, and compare the two.")
     parser.add_argument("--version", action="version", version=f"ddsolver {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     solve = commands.add_parser("solve", help="solve a case, streaming snapshots to HDF5")
-    solve.add_argument("case", metavar="CASE.toml", help="case file (see docs/case-file.md)")
-    solve.add_argument("-o", "--output", metavar="OUT.h5", required=True,
-                       help="HDF5 file written as the run goes")
-    solve.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    solve.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar (default: only on a terminal)")
+    _case_argument(solve)
+    _output_arguments(solve, "HDF5 file written as the run goes")
     solve.set_defaults(run=_solve)
 
-    show = commands.add_parser("show", help="summary of a solution file")
+    sgd = commands.add_parser("sgd", help="simulate particle SGD of a case, streaming to HDF5")
+    _case_argument(sgd)
+    _output_arguments(sgd, "HDF5 file written as the run goes")
+    sgd.add_argument("--seed", type=int, help="random seed (default: the first of sgd.seeds)")
+    sgd.add_argument("--save-weights", action=argparse.BooleanOptionalAction, default=None,
+                     help="also store the weights W at every snapshot (default: "
+                     "sgd.save_weights)")
+    sgd.set_defaults(run=_sgd)
+
+    demo = commands.add_parser("demo", help="PDE against SGD on MMN's example 9.1, with a "
+                               "comparison figure")
+    demo.add_argument("-o", "--output", metavar="DIR", default="ddsolver-demo",
+                      help="folder for pde.h5, sgd.h5 and comparison.png "
+                      "(default: ddsolver-demo; created if missing)")
+    demo.add_argument("--quick", action="store_true",
+                      help="a small version for tests: N = 200, eps = 1e-3, t_final = 2")
+    demo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    _progress_argument(demo)
+    demo.set_defaults(run=_demo)
+
+    validate = commands.add_parser("validate", help="check the PDE against SGD within "
+                                   "tolerances; exit code 1 if a check fails")
+    validate.add_argument("cases", metavar="CASE.toml", nargs="+",
+                          help="case files with [sgd] and [validate] tables")
+    validate.add_argument("--report", metavar="DIR", help="folder for the report")
+    validate.add_argument("--scheduler", metavar="ADDRESS",
+                          help="address of a running task scheduler (default: local)")
+    validate.add_argument("--workers", metavar="K", type=int, help="number of local workers")
+    validate.add_argument("--cache", metavar="DIR", help="folder caching finished runs")
+    _progress_argument(validate)
+    validate.set_defaults(run=_validate)
+
+    show = commands.add_parser("show", help="summary of a solution or SGD file")
     show.add_argument("file", metavar="OUT.h5")
     show.set_defaults(run=_show)
 
-    plot = commands.add_parser("plot", help="figure of the risk and the density evolution")
+    plot = commands.add_parser("plot", help="figure of a solution or SGD file")
     plot.add_argument("file", metavar="OUT.h5")
     plot.add_argument("-o", "--output", metavar="FIG.png",
                       help="figure file, any matplotlib format (default: OUT.png)")
@@ -73,6 +106,21 @@ def _parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="versions, threads and caches, for bug reports")
     info.set_defaults(run=_info)
     return parser
+
+
+def _case_argument(parser) -> None:
+    parser.add_argument("case", metavar="CASE.toml", help="case file (see docs/case-file.md)")
+
+
+def _output_arguments(parser, help: str) -> None:
+    parser.add_argument("-o", "--output", metavar="OUT.h5", required=True, help=help)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _progress_argument(parser)
+
+
+def _progress_argument(parser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar (default: only on a terminal)")
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -84,33 +132,98 @@ def _solve(args) -> None:
     _print_rows(_run_rows(sol) + [("output", args.output)])
 
 
+def _sgd(args) -> None:
+    from .sgd.run import simulate
+
+    result = simulate(args.case, args.seed, output=args.output, overwrite=args.overwrite,
+                      save_weights=args.save_weights, progress=args.progress)
+    _print_rows(_sgd_rows(result) + [("output", args.output)])
+
+
+def _demo(args) -> None:
+    from .case import normalize_case
+    from .sgd.run import simulate
+    from .solve import solve
+    from .storage import check_output_path
+    from .visualization import plot_comparison
+
+    folder = Path(args.output)
+    if folder.exists() and not folder.is_dir():
+        raise DdsolverError(f"output {str(folder)!r} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    pde_path, sgd_path, figure = (check_output_path(folder / name, args.overwrite)
+                                  for name in DEMO_FILES)
+    case = normalize_case(_demo_case(args.quick))
+    sol = solve(case, pde_path, overwrite=args.overwrite, progress=args.progress)
+    result = simulate(case, output=sgd_path, overwrite=args.overwrite, progress=args.progress)
+    plot_comparison(sol, result, figure)
+    t_final = case["training"]["t_final"]
+    _print_rows([
+        ("case", f"MMN example 9.1 (d = {case['data']['dim']}) to t = {t_final:g}, "
+                 f"SGD with N = {case['sgd']['neurons']}, eps = {case['sgd']['eps']:g}"),
+        ("PDE", f"{pde_path}: final risk R(rho_t) = {sol.risk[-1]:.6g}, "
+                f"{sol.attrs['run_time']:.3g} s"),
+        ("SGD", f"{sgd_path}: final risk R_N = {result.risk[-1]:.6g}, "
+                f"{result.attrs['run_time']:.3g} s"),
+        ("figure", str(figure)),
+    ])
+
+
+def _demo_case(quick: bool) -> dict:
+    """The bundled demo case (ddsolver/data/demo.toml), or its quick version."""
+    case = tomllib.loads(resources.files("ddsolver").joinpath("data/demo.toml").read_text())
+    if quick:
+        t_final = QUICK_DEMO["t_final"]
+        case["training"]["t_final"] = t_final
+        case["sgd"].update(neurons=QUICK_DEMO["neurons"], eps=QUICK_DEMO["eps"])
+        for table in (case["pde"], case["sgd"]):
+            table["snapshot_times"] = [t for t in table["snapshot_times"] if t <= t_final]
+    return case
+
+
+def _validate(args) -> int:
+    from .validation import validate
+
+    report = validate(args.cases, report_dir=args.report, scheduler=args.scheduler,
+                      workers=args.workers, cache_dir=args.cache, progress=args.progress)
+    print(report.table)
+    return 0 if report.passed else 1
+
+
 def _show(args) -> None:
+    from .solution import Solution
     from .storage import load
 
-    sol = load(args.file)
-    status = sol.attrs.get("status")
+    result = load(args.file)
+    attrs = result.attrs
+    status = attrs.get("status")
     if status == "running":
         status = "incomplete (running: still being written, or the run was killed)"
     elif status != "complete":
         status = f"incomplete ({status})"
-    versions = [f"{k.removesuffix('_version')} {v}" for k, v in sol.attrs.items()
+    versions = [f"{k.removesuffix('_version')} {v}" for k, v in attrs.items()
                 if k.endswith("_version") and k != "format_version"]
     rows = [("file", args.file), ("status", status),
-            ("format", f"{sol.attrs['format']} version {sol.attrs['format_version']}, "
-                       f"created {sol.attrs.get('created', '?')}"),
-            ("case", "\n".join(_case_lines(sol.case))),
-            ("grid", "; ".join(f"{a.name}: {a.cells} cells on [{a.lo:g}, {a.hi:g}]"
-                               for a in sol.grid.axes))]
-    rows += _run_rows(sol) + [("versions", _wrap(versions, sep=", ", indent=""))]
-    _print_rows(rows)
+            ("format", f"{attrs['format']} version {attrs['format_version']}, "
+                       f"created {attrs.get('created', '?')}"),
+            ("case", "\n".join(_case_lines(result.case)))]
+    if isinstance(result, Solution):
+        rows.append(("grid", "; ".join(f"{a.name}: {a.cells} cells on [{a.lo:g}, {a.hi:g}]"
+                                       for a in result.grid.axes)))
+        rows += _run_rows(result)
+    else:
+        rows += _sgd_rows(result)
+    _print_rows(rows + [("versions", _wrap(versions, sep=", ", indent=""))])
 
 
 def _plot(args) -> None:
+    from .solution import Solution
     from .storage import load
-    from .visualization import plot_solution
+    from .visualization import plot_sgd, plot_solution
 
     output = args.output or Path(args.file).with_suffix(".png")
-    plot_solution(load(args.file), output)
+    result = load(args.file)
+    (plot_solution if isinstance(result, Solution) else plot_sgd)(result, output)
     print(f"wrote {output}")
 
 
@@ -144,6 +257,26 @@ def _run_rows(sol) -> list[tuple[str, str]]:
         compile_time = attrs.get("compile_time")
         rows.append(("wall time", f"{run_time:.3g} s"
                      + ("" if compile_time is None else f" (+ {compile_time:.3g} s compile/load)")))
+    return rows
+
+
+def _sgd_rows(result) -> list[tuple[str, str]]:
+    """Network, seed, snapshots, risk, r and wall time of an SGD run."""
+    sgd = result.case["sgd"]
+    rows = [("network", f"N = {sgd['neurons']} units, d = {result.case['data']['dim']}; "
+                        f"eps = {sgd['eps']:g}, batch {sgd['batch']}, seed {result.seed}"),
+            ("snapshots", f"{len(result.t)}" + (f", t in [{result.t[0]:g}, {result.t[-1]:g}]"
+                                                  if len(result.t) else ""))]
+    if len(result.t):
+        r = result.coords["r"]
+        rows += [("risk", f"{result.risk[0]:.6g} at t = {result.t[0]:g}  ->  "
+                          f"{result.risk[-1]:.6g} at t = {result.t[-1]:g}  (exact R_N)"),
+                 ("r = |w|", f"mean {r[0].mean():.4g}, max {r[0].max():.4g} at t = "
+                             f"{result.t[0]:g}  ->  mean {r[-1].mean():.4g}, max "
+                             f"{r[-1].max():.4g} at t = {result.t[-1]:g}")]
+    rows.append(("weights", "saved" if result.weights is not None else "not saved"))
+    if "run_time" in result.attrs:
+        rows.append(("wall time", f"{result.attrs['run_time']:.3g} s"))
     return rows
 
 

@@ -3,19 +3,44 @@
 import shutil
 import subprocess
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 import ddsolver.storage
 from ddsolver import __version__
 from ddsolver.cli import main
-from ddsolver.storage import load
+from ddsolver.storage import load, load_sgd
 
 from conftest import assert_invariants
 
 FIXTURE = Path(__file__).parent / "data" / "solution_v1.h5"
+SGD_FIXTURE = Path(__file__).parent / "data" / "sgd_v1.h5"
+SGD_CASE = """\
+[data]
+kind = "isotropic_gaussians"
+delta = 0.8
+dim = 5
+
+[network]
+activation = "relu"
+
+[training]
+t_final = 0.5
+
+[init]
+kind = "gaussian"
+kappa = 0.8
+
+[sgd]
+neurons = 20
+eps = 1e-3
+seeds = [4]
+snapshot_times = [0, 0.1, 0.2, 0.3, 0.4]
+"""
 CASE = """\
 [data]
 kind = "isotropic_gaussians"
@@ -169,7 +194,9 @@ def test_unreadable_solution(tmp_path, capsys, command):
     assert "not a ddsolver solution" in error_line(capsys)
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["solve", "case.toml"], ["show"]])
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["solve", "case.toml"], ["show"],
+                                  ["sgd", "case.toml"], ["validate"], ["sgd", "c.toml", "-o",
+                                                                       "o.h5", "--seed", "x"]])
 def test_usage_errors(argv, capsys):
     assert main(argv) == 2
     assert "usage: ddsolver" in capsys.readouterr().err
@@ -182,3 +209,112 @@ def test_keyboard_interrupt(monkeypatch, capsys):
     monkeypatch.setattr(ddsolver.storage, "load", interrupted)
     assert main(["show", str(FIXTURE)]) == 130
     assert capsys.readouterr().err == "ddsolver: interrupted\n"
+
+
+# -- sgd, demo, validate --------------------------------------------------------------------------
+
+def sgd_case(tmp_path, old="", new=""):
+    path = tmp_path / "sgd.toml"
+    path.write_text(SGD_CASE.replace(old, new))
+    return path
+
+
+def run_sgd(tmp_path, name, *options):
+    output = tmp_path / name
+    assert main(["sgd", str(sgd_case(tmp_path)), "-o", str(output), "--no-progress",
+                 *options]) == 0
+    return load_sgd(output)
+
+
+def test_sgd(tmp_path, capsys):
+    result = run_sgd(tmp_path, "a.h5", "--save-weights")
+    out = capsys.readouterr().out
+    for text in ("network    N = 20 units, d = 5; eps = 0.001, batch 1, seed 4",
+                 "snapshots  6, t in [0, 0.5]", "wall time", f"output     {tmp_path / 'a.h5'}"):
+        assert text in out, text
+    assert result.attrs["status"] == "complete" and result.seed == 4
+    np.testing.assert_allclose(result.t, [0, 0.1, 0.2, 0.3, 0.4, 0.5], atol=1e-12)
+    assert np.all(np.diff(result.t) > 0)
+    assert result.coords["r"].shape == (6, 20) and result.weights.shape == (6, 20, 5)
+    assert f"risk       {result.risk[0]:.6g} at t = 0  ->  {result.risk[-1]:.6g}" in out
+
+
+def test_sgd_is_reproducible_and_seeded(tmp_path):
+    first, again = run_sgd(tmp_path, "a.h5"), run_sgd(tmp_path, "b.h5")
+    other = run_sgd(tmp_path, "c.h5", "--seed", "5")
+    for name in ("t", "risk"):
+        assert getattr(first, name).tobytes() == getattr(again, name).tobytes()
+    assert first.coords["r"].tobytes() == again.coords["r"].tobytes()
+    assert first.weights is None and other.seed == 5
+    assert not np.array_equal(first.coords["r"], other.coords["r"])
+    assert first.risk[-1] != other.risk[-1]
+
+
+def test_sgd_errors(tmp_path, capsys):
+    bad = sgd_case(tmp_path, "neurons = 20", "neurons = 0")
+    assert main(["sgd", str(bad), "-o", str(tmp_path / "o.h5")]) == 2
+    assert "sgd.neurons: expected an integer >= 1, got 0" in error_line(capsys)
+    assert not (tmp_path / "o.h5").exists()
+    output = tmp_path / "run.h5"
+    shutil.copy(SGD_FIXTURE, output)
+    assert main(["sgd", str(sgd_case(tmp_path)), "-o", str(output)]) == 2
+    assert "already exists" in error_line(capsys)
+
+
+def test_show_sgd(capsys):
+    assert main(["show", str(SGD_FIXTURE)]) == 0
+    out = capsys.readouterr().out
+    for text in ("status     complete", "format     ddsolver.sgd version 1",
+                 "network    N = 20 units, d = 5; eps = 0.001, batch 1, seed 7",
+                 "snapshots  4, t in [0, 0.5]", "weights    saved", "ddsolver 0.1.0"):
+        assert text in out, text
+
+
+def test_plot_sgd(tmp_path, capsys):
+    figure = tmp_path / "sgd.png"
+    assert main(["plot", str(SGD_FIXTURE), "-o", str(figure)]) == 0
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure.stat().st_size > 20_000
+    assert capsys.readouterr().out == f"wrote {figure}\n"
+
+
+def test_demo_quick(tmp_path, capsys):
+    folder = tmp_path / "demo"
+    assert main(["demo", "-o", str(folder), "--quick", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    sol, sgd = load(folder / "pde.h5"), load(folder / "sgd.h5")
+    assert sol.t[-1] == 2 and sgd.t[-1] == pytest.approx(2)
+    assert sgd.coords["r"].shape[1] == 200 and sgd.case["sgd"]["eps"] == 1e-3
+    assert (folder / "comparison.png").stat().st_size > 20_000
+    assert f"final risk R(rho_t) = {sol.risk[-1]:.6g}" in out
+    assert f"final risk R_N = {sgd.risk[-1]:.6g}" in out
+    assert abs(sol.risk[-1] - sgd.risk[-1]) < 0.1 * sol.risk[-1]
+    before = (folder / "pde.h5").read_bytes()
+    assert main(["demo", "-o", str(folder), "--quick"]) == 2
+    assert "pde.h5' already exists" in error_line(capsys)
+    assert (folder / "pde.h5").read_bytes() == before
+
+
+def test_validate_bad_case(tmp_path, capsys):
+    pytest.importorskip("ddsolver.validation")
+    bad = sgd_case(tmp_path, "delta = 0.8", "delta = 1.5")
+    assert main(["validate", str(bad), "--no-progress"]) == 2
+    assert "data.delta: expected a number > 0 and < 1, got 1.5" in error_line(capsys)
+
+
+@pytest.mark.parametrize("passed, code", [(True, 0), (False, 1)])
+def test_validate_exit_code_and_table(tmp_path, monkeypatch, capsys, passed, code):
+    validation = pytest.importorskip("ddsolver.validation")
+    calls = []
+
+    def validate(cases, **options):
+        calls.append((cases, options))
+        return SimpleNamespace(passed=passed, table="case  metric  value")
+
+    monkeypatch.setattr(validation, "validate", validate)
+    argv = ["validate", "a.toml", "b.toml", "--report", "rep", "--workers", "3", "--cache", "c"]
+    assert main(argv) == code
+    assert capsys.readouterr().out == "case  metric  value\n"
+    assert calls == [(["a.toml", "b.toml"], {"report_dir": "rep", "scheduler": None,
+                                              "workers": 3, "cache_dir": "c",
+                                              "progress": None})]

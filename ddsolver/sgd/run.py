@@ -41,6 +41,7 @@ class SgdResult:
     case: dict
     seed: int
     weights: np.ndarray | None = None
+    diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -80,7 +81,9 @@ def simulate(case, seed=None, *, output=None, overwrite=False, save_weights=None
     case = as_case(case)
     sgd = case["sgd"]
     seed = sgd["seeds"][0] if seed is None else int(seed)
-    save_weights = sgd["save_weights"] if save_weights is None else save_weights
+    if save_weights is not None:
+        sgd["save_weights"] = bool(save_weights)          # the stored case says what was run
+    save_weights = sgd["save_weights"]
     if output is not None:
         from ..storage import check_output_path
         check_output_path(output, overwrite)
@@ -90,6 +93,9 @@ def simulate(case, seed=None, *, output=None, overwrite=False, save_weights=None
     batch, eps = sgd["batch"], sgd["eps"]
     step_time = eps * batch
     steps = np.rint(sgd["snapshot_times"] / step_time).astype(np.int64)
+    times = dict(zip(steps.tolist(), np.where(np.isclose(steps * step_time, sgd["snapshot_times"],
+                                                         rtol=1e-12, atol=0.0),
+                                              sgd["snapshot_times"], steps * step_time)))
     stops = sorted(set(steps.tolist()) | set(range(0, int(steps[-1]), CHUNK_STEPS)))
     snapshot_steps = set(steps.tolist())
     children = np.random.SeedSequence(seed).spawn(len(stops) + 1)
@@ -98,7 +104,7 @@ def simulate(case, seed=None, *, output=None, overwrite=False, save_weights=None
     args = (*pointwise_args(activation), np.array(data.taus), net["scale"], training["lambda"],
             0.0 if math.isinf(training["beta"]) else 1.0 / training["beta"])
     schedule = Schedule.from_dict(training["schedule"]).args()
-    records = {"t": [], "risk": [], "r": [], "weights": []}
+    records = {"t": [], "risk": [], "r": [], "weights": [], "wall_time": [], "steps": []}
     attrs = {"neurons": W.shape[0], "dim": W.shape[1], "batch": batch, "eps": eps,
              "seed": seed}
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -125,18 +131,20 @@ def simulate(case, seed=None, *, output=None, overwrite=False, save_weights=None
                 continue
             risk = exact_risk(W, activation, data, scale=net["scale"])
             coords = reduced_coordinates(W)
-            records["t"].append(stop * step_time)
-            records["risk"].append(risk)
-            records["r"].append(coords["r"])
+            diagnostics = {"wall_time": time.perf_counter() - start, "steps": stop}
+            for key, value in (("t", times[stop]), ("risk", risk), ("r", coords["r"]),
+                               *diagnostics.items()):
+                records[key].append(value)
             if save_weights:
                 records["weights"].append(W.copy())
             if writer is not None:
-                writer.append(stop * step_time, risk, coords, W if save_weights else None,
-                              wall_time=time.perf_counter() - start, steps=stop)
+                writer.append(times[stop], risk, coords, W if save_weights else None,
+                              **diagnostics)
         attrs["run_time"] = time.perf_counter() - start
         if writer is not None:
             writer.close(status="complete", run_time=attrs["run_time"])
     return SgdResult(t=np.array(records["t"]), risk=np.array(records["risk"]),
                      coords={"r": np.array(records["r"])}, case=case, seed=seed,
                      weights=np.array(records["weights"]) if save_weights else None,
+                     diagnostics={key: np.array(records[key]) for key in ("wall_time", "steps")},
                      attrs=attrs)

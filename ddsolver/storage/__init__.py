@@ -1,5 +1,14 @@
-"""Storage: solutions streamed to and read back from HDF5 files."""
+"""Storage: runs streamed to and read back from HDF5 files.
 
-from .hdf5 import FORMAT, FORMAT_VERSION, SolutionWriter, check_output_path, load
+Two formats share one streaming writer (:mod:`.stream`): PDE solutions (``ddsolver.solution``,
+:class:`SolutionWriter`) and particle SGD runs (``ddsolver.sgd``, :class:`SgdWriter`).
+:func:`load` reads either, dispatching on the file's ``format`` attribute.
+"""
 
-__all__ = ["SolutionWriter", "check_output_path", "load", "FORMAT", "FORMAT_VERSION"]
+from .formats import load, load_sgd
+from .hdf5 import FORMAT, FORMAT_VERSION, SolutionWriter
+from .sgd import SgdWriter
+from .stream import check_output_path
+
+__all__ = ["SolutionWriter", "SgdWriter", "check_output_path", "load", "load_sgd", "FORMAT",
+           "FORMAT_VERSION"]

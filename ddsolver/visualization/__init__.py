@@ -1,5 +1,5 @@
-"""Figures of solutions (needs matplotlib: ``pip install 'ddsolver[plot]'``)."""
+"""Figures of solutions and SGD runs (needs matplotlib: ``pip install 'ddsolver[plot]'``)."""
 
-from .plot import plot_solution
+from .plot import plot_comparison, plot_sgd, plot_solution
 
-__all__ = ["plot_solution"]
+__all__ = ["plot_solution", "plot_sgd", "plot_comparison"]

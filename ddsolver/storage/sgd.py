@@ -1,0 +1,95 @@
+"""SGD files (format ``ddsolver.sgd``): snapshots of a particle SGD run, streamed.
+
+Per snapshot: the time, the exact risk R_N of the N-unit network, the reduced coordinates of
+every unit (``/coords/r``) and, when asked, the weights W (N, d). The streaming (flush per
+snapshot, SWMR, final status) is :class:`~ddsolver.storage.stream.StreamWriter`'s; the layout
+is documented in ``docs/hdf5-format.md``.
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from ..case import COORDINATES, case_from_json
+from .stream import StreamWriter, complete_snapshots
+
+FORMAT = "ddsolver.sgd"
+FORMAT_VERSION = 1
+
+
+class SgdWriter(StreamWriter):
+    """Stream snapshots of an SGD run to an HDF5 file (a context manager).
+
+    >>> with SgdWriter("sgd.h5", case, seed=0, save_weights=True) as w:
+    ...     w.append(t, risk, {"r": np.linalg.norm(W, axis=1)}, W, steps=1000)
+    ...     w.close(status="complete", run_time=3.2)
+
+    ``case`` is a normalised case: it gives the number of units N (``sgd.neurons``), the
+    dimension d (``data.dim``) and the names of the reduced coordinates. ``weights`` must be
+    given at every snapshot if ``save_weights``, and never otherwise. Diagnostics and
+    exceptions are handled as by :class:`~ddsolver.storage.SolutionWriter`.
+    """
+
+    FORMAT = FORMAT
+    FORMAT_VERSION = FORMAT_VERSION
+
+    def __init__(self, path, case: dict, seed: int, *, overwrite: bool = False,
+                 save_weights: bool = False, attrs: dict | None = None):
+        super().__init__(path, case, header={"seed": int(seed)}, overwrite=overwrite,
+                         attrs=attrs)
+        n, d = case["sgd"]["neurons"], case["data"]["dim"]
+        self.shape = (n, d)
+        self.coords = COORDINATES[(case["data"]["kind"], case["network"]["unit"])]
+        self.save_weights = save_weights
+        self._series("risk", (), "exact population risk R_N of the N-unit network")
+        self._file.create_group("coords")
+        for name in self.coords:
+            self._series(f"coords/{name}", (n,), f"reduced coordinate {name} of every unit",
+                         labels=("unit",))
+        if save_weights:
+            self._series("weights", (n, d), "first-layer weights W of every unit",
+                         labels=("unit", "component"))
+
+    def append(self, t: float, risk: float, coords: dict[str, np.ndarray],
+               weights: np.ndarray | None = None, **diagnostics) -> None:
+        """Write one snapshot and flush it to disk."""
+        if set(coords) != set(self.coords):
+            raise ValueError(f"coords {sorted(coords)} differ from the case's "
+                             f"{sorted(self.coords)}")
+        values = {"t": t, "risk": risk}
+        for name, value in coords.items():
+            values[f"coords/{name}"] = self._checked(f"coords[{name!r}]", value, self.shape[:1])
+        if (weights is not None) != self.save_weights:
+            raise ValueError("weights must be given at every snapshot if and only if the "
+                             f"writer saves them (save_weights={self.save_weights})")
+        if weights is not None:
+            values["weights"] = self._checked("weights", weights, self.shape)
+        self._write(values, diagnostics)
+
+    @staticmethod
+    def _checked(name: str, value, shape: tuple) -> np.ndarray:
+        value = np.asarray(value, dtype=float)
+        if value.shape != shape:
+            raise ValueError(f"{name} has shape {value.shape}, expected {shape}")
+        return value
+
+
+def read_sgd(f: h5py.File, attrs: dict):
+    """Every complete snapshot of an open SGD file whose root ``attrs`` were checked, as an
+    :class:`~ddsolver.sgd.run.SgdResult`."""
+    from ..sgd.run import SgdResult
+
+    case = case_from_json(attrs.pop("case"))
+    series = {"t": f["t"], "risk": f["risk"],
+              **{f"coords/{k}": v for k, v in f["coords"].items()}}
+    if "weights" in f:
+        series["weights"] = f["weights"]
+    data = complete_snapshots(series)
+    return SgdResult(t=data["t"], risk=data["risk"],
+                     coords={k.split("/", 1)[1]: v for k, v in data.items()
+                             if k.startswith("coords/")},
+                     case=case, seed=attrs["seed"], weights=data.get("weights"),
+                     diagnostics={k.split("/", 1)[1]: v for k, v in data.items()
+                                  if k.startswith("diagnostics/")},
+                     attrs=attrs)
