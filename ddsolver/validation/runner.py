@@ -1,0 +1,359 @@
+"""``validate``: solve the DD of each case, run (or reuse) its SGD seeds, compare, check.
+
+For a case: the PDE solve (plus one per ``validate.extra_kernel_dims``, informational), the SGD
+seeds (each run a task on a local process pool or a Dask cluster; results come back to this
+process, which alone writes the cache), then the comparisons of :mod:`.metrics` at the common
+snapshot times t ≤ ``validate.t_max``. A sweep case runs the base case at every swept value and
+fits log(error) against log(value).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..case import case_to_json, normalize_case, read_case
+from ..errors import CaseError
+from ..sgd.run import SgdResult, simulate
+from ..solve import build_reduction, solve
+from ..storage import SgdWriter, load_sgd
+from . import tolerances
+from .metrics import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
+                      wasserstein1)
+
+DEFAULT_CACHE = Path("~/.cache/ddsolver/sgd")
+SLOPE_METRICS = ("w1", "risk")
+CHECKED_SLOPE = "w1"         # the risk error mixes O(1/√N) and O(1/N) parts: its slope is shown
+
+
+@dataclass
+class Row:
+    """One line of the validation table; ``passed`` is None for informational rows."""
+
+    case: str
+    metric: str
+    value: float
+    tolerance: float | None = None
+    passed: bool | None = None
+    note: str = ""
+
+
+@dataclass
+class Comparison:
+    """PDE against SGD for one case (one swept value, one kernel) at the common times."""
+
+    name: str
+    case: dict
+    kernel_dim: float
+    t: np.ndarray
+    pde_risk: np.ndarray                 # R(p_t)
+    predicted: np.ndarray                # E R_N = R(p_t) + diagonal term
+    sgd_risk: np.ndarray                 # (S, n) exact R_N of every seed
+    gap: np.ndarray                      # mean_s R_N against [R(p_t), E R_N]
+    gap_se: np.ndarray
+    mean_r_pde: np.ndarray
+    mean_r_sgd: np.ndarray               # (S, n)
+    mean_r_gap: np.ndarray
+    mean_r_se: np.ndarray
+    w1: np.ndarray                       # (S, n)
+    sd_r: np.ndarray                     # standard deviation of r under p_t
+    cdf_spread: np.ndarray               # J(p_t)
+    edges: np.ndarray
+    density: np.ndarray                  # (n, cells)
+    radii: np.ndarray                    # (S, n, N)
+    informational: bool = False          # an extra kernel or a sweep point: shown, never failing
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The name, with the kernel when it is not the data's dimension (e.g. d = inf)."""
+        kernel, dim = self.kernel_dim, self.case["data"]["dim"]
+        return self.name if kernel == dim else f"{self.name} [kernel d={kernel:g}]"
+
+    @property
+    def errors(self) -> dict[str, float]:
+        """Per-seed errors averaged over seeds, for sweeps: mean_s sup_t of the distance of
+        R_N^s(t) to [R(p_t), E R_N(t)], and mean_s sup_t W1(r^s, p_t)."""
+        risk = [np.abs(risk_gap(r[None], self.pde_risk, self.predicted)[0]).max()
+                for r in self.sgd_risk]
+        return {"risk": float(np.mean(risk)),
+                "w1": float(self.w1.max(axis=1).mean())}
+
+
+# -- cases ----------------------------------------------------------------------------------------
+
+def _load(cases) -> list[tuple[str, dict]]:
+    out = []
+    for i, case in enumerate(cases):
+        if isinstance(case, (str, Path)):
+            out.append((Path(case).stem, read_case(case)))
+        else:
+            out.append((f"case{i}", normalize_case(case)))
+    return out
+
+
+def _variant(case: dict, key: str, value) -> dict:
+    """A copy of ``case`` with ``key`` ("sgd.neurons", "sgd.eps", "data.dim" or
+    "pde.kernel_dim") set; sweeping data.dim also sets a finite pde.kernel_dim to it."""
+    out = copy.deepcopy(case)
+    table, name = key.split(".")
+    out[table][name] = float(value) if key == "sgd.eps" else value
+    if key == "data.dim" and not math.isinf(case["pde"]["kernel_dim"]):
+        out["pde"]["kernel_dim"] = value
+    out["validate"] = {**out["validate"], "sweep": None}
+    return out
+
+
+def _points(case: dict) -> list[tuple[float | None, dict]]:
+    sweep = case["validate"]["sweep"]
+    if sweep is None:
+        return [(None, case)]
+    return [(v.item(), _variant(case, sweep["key"], v.item())) for v in sweep["values"]]
+
+
+# -- SGD runs and their cache ---------------------------------------------------------------------
+
+def sgd_key(case: dict, seed: int) -> str:
+    """Hash of what an SGD run depends on: data, network, training, init, sgd (without seeds and
+    save_weights), the grid for grid-based initial laws, the seed and the ddsolver version."""
+    sgd = {k: v for k, v in case["sgd"].items() if k not in ("seeds", "save_weights")}
+    relevant = {name: case[name] for name in ("data", "network", "training", "init")}
+    relevant["sgd"] = sgd
+    if case["init"]["kind"] in ("density", "samples"):
+        relevant["grid"] = case["pde"]["grid"]
+    text = json.dumps({"case": json.loads(case_to_json(relevant)), "seed": int(seed),
+                       "version": __version__}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _store(path: Path, result: SgdResult) -> None:
+    """Write a result with the SGD HDF5 writer (to a temporary name, then renamed)."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with SgdWriter(tmp, result.case, result.seed, overwrite=True) as writer:
+        for k, t in enumerate(result.t):
+            writer.append(t, result.risk[k], {name: v[k] for name, v in result.coords.items()})
+        writer.close(run_time=result.attrs.get("run_time", math.nan))
+    os.replace(tmp, path)
+
+
+def _simulate(case: dict, seed: int) -> SgdResult:
+    return simulate(case, seed, progress=False, save_weights=False)
+
+
+def run_sgd(jobs: dict[str, tuple[dict, int]], *, scheduler=None, workers=None, cache_dir=None,
+            progress=None) -> dict[str, SgdResult]:
+    """Results of the SGD ``jobs`` {key: (case, seed)}, from the cache or computed.
+
+    Missing runs go to the Dask cluster at ``scheduler`` or to a local pool of ``workers``
+    processes (default: the machine's cores; 1 runs them here); each result is cached as it
+    arrives, by this process only.
+    """
+    cache = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE).expanduser()
+    cache.mkdir(parents=True, exist_ok=True)
+    results, pending = {}, {}
+    for key, job in jobs.items():
+        path = cache / f"{key}.h5"
+        if path.is_file():
+            results[key] = load_sgd(path)
+        else:
+            pending[key] = job
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    with tqdm(total=len(jobs), initial=len(results), disable=not show, unit="run",
+              desc="sgd runs") as bar:
+        for key, result in _execute(pending, scheduler, workers):
+            _store(cache / f"{key}.h5", result)
+            results[key] = result
+            bar.update(1)
+    return results
+
+
+def _execute(pending, scheduler, workers):
+    """Yield (key, SgdResult) as the runs finish."""
+    if not pending:
+        return
+    keys = list(pending)
+    cases, seeds = [pending[k][0] for k in keys], [pending[k][1] for k in keys]
+    if scheduler is not None:
+        from distributed import Client, as_completed as dask_completed
+        with Client(scheduler) as client:
+            futures = client.map(_simulate, cases, seeds, key=[f"sgd-{k}" for k in keys],
+                                 pure=False)
+            index = {f.key: k for f, k in zip(futures, keys)}
+            for future, result in dask_completed(futures, with_results=True):
+                yield index[future.key], result
+        return
+    workers = min(workers or os.cpu_count() or 1, len(keys))
+    if workers == 1:
+        for key, case, seed in zip(keys, cases, seeds):
+            yield key, _simulate(case, seed)
+        return
+    # fork where available: no re-import of the caller's __main__ (scripts need no guard)
+    context = get_context("fork" if "fork" in get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(_simulate, c, s): k for k, c, s in zip(keys, cases, seeds)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+# -- comparison -----------------------------------------------------------------------------------
+
+def _common_times(pde_t, sgd_t, t_max):
+    """Indices (i_pde, i_sgd) of the snapshot times the two share, up to t_max."""
+    pairs = [(i, j) for i, t in enumerate(pde_t) if t <= t_max * (1 + 1e-12)
+             for j in np.flatnonzero(np.isclose(sgd_t, t, rtol=1e-9, atol=1e-12))[:1]]
+    if not pairs:
+        raise CaseError("validate: the PDE and SGD snapshot times have nothing in common "
+                        "up to validate.t_max")
+    return tuple(np.array(idx) for idx in zip(*pairs))
+
+
+def compare(name: str, case: dict, solution, results: list[SgdResult], *,
+            informational: bool = False) -> Comparison:
+    """Every per-time comparison between a solution and the SGD seeds of the same case, with
+    its table rows (:func:`check`)."""
+    i, j = _common_times(solution.t, results[0].t, case["validate"]["t_max"])
+    grid = solution.grid
+    edges, centres = grid.axes[0].edges, grid.axes[0].centres
+    density = solution.density[i]
+    neurons = case["sgd"]["neurons"]
+    correction = finite_n_correction(density, grid, build_reduction(case, grid), neurons)
+    sgd_risk = np.array([res.risk[j] for res in results])
+    radii = np.array([res.coords["r"][j] for res in results])
+    predicted = solution.risk[i] + correction
+    gap, gap_se = risk_gap(sgd_risk, solution.risk[i], predicted)
+    mass = density * grid.cell_volume
+    mean_r = mass @ centres
+    # exact second moment of a piecewise-constant density: ∫_cell r² = h (c² + h²/12)
+    sd_r = np.sqrt(np.maximum(mass @ (centres**2 + grid.axes[0].spacing**2 / 12) - mean_r**2, 0))
+    r_gap, r_se = mean_gap(radii, mean_r)
+    w1 = np.array([[wasserstein1(r[k], edges, density[k]) for k in range(len(i))]
+                   for r in radii])
+    cmp = Comparison(
+        name=name, case=case, kernel_dim=case["pde"]["kernel_dim"], t=solution.t[i],
+        pde_risk=solution.risk[i], predicted=predicted, sgd_risk=sgd_risk, gap=gap,
+        gap_se=gap_se, mean_r_pde=mean_r, mean_r_sgd=radii.mean(axis=2), mean_r_gap=r_gap,
+        mean_r_se=r_se, w1=w1, sd_r=sd_r,
+        cdf_spread=np.array([cdf_spread(edges, d) for d in density]), edges=edges,
+        density=density, radii=radii, informational=informational)
+    cmp.rows = check(cmp)
+    return cmp
+
+
+def check(cmp: Comparison) -> list[Row]:
+    """The rows of one comparison: risk gap, mean-r gap, W1 (tolerances of tolerances.py
+    unless the case sets them), the largest diagonal term for reference."""
+    case, seeds = cmp.case, len(cmp.sgd_risk)
+    n, eps, dim = case["sgd"]["neurons"], case["sgd"]["eps"], case["data"]["dim"]
+    given = case["validate"]
+    spread, cdf_j = float(cmp.sd_r.max()), float(cmp.cdf_spread.max())
+    tol = {
+        "risk_gap": given["risk_tol"] or tolerances.risk_tolerance(n, eps, cmp.gap_se.max()),
+        "mean_r_gap": given["mean_r_tol"] or tolerances.mean_r_tolerance(
+            n, eps, dim, cmp.mean_r_se.max(), spread),
+        "w1_r": given["w1_tol"] or tolerances.w1_tolerance(n, eps, dim, cdf_j, spread)}
+    value = {"risk_gap": float(np.abs(cmp.gap).max()),
+             "mean_r_gap": float(np.abs(cmp.mean_r_gap).max()),
+             "w1_r": float(cmp.w1.mean(axis=0).max())}
+    notes = {"risk_gap": f"sup_t dist(mean R_N, [R(p), E R_N]), SE {cmp.gap_se.max():.1e} "
+                         f"({seeds} seeds)",
+             "mean_r_gap": f"sup_t |mean r - int r p|, SE {cmp.mean_r_se.max():.1e}",
+             "w1_r": "sup_t mean_s W1(r)"}
+    rows = [Row(cmp.label, metric, value[metric], tol[metric],
+                None if cmp.informational else bool(value[metric] <= tol[metric]), notes[metric])
+            for metric in value]
+    if not cmp.informational:
+        diagonal = float(np.abs(cmp.predicted - cmp.pde_risk).max())
+        rows.append(Row(cmp.name, "diagonal term", diagonal,
+                        note="sup_t (alpha^2/N)(int U(w,w) dp - int int U dp dp)"))
+    return rows
+
+
+@dataclass
+class Sweep:
+    """Errors of a sweep case against the swept values, and their fitted slopes."""
+
+    name: str
+    key: str
+    values: np.ndarray
+    errors: dict[str, np.ndarray]
+    slopes: dict[str, tuple[float, float, float]]
+    rows: list[Row]
+
+
+def fit_sweep(name: str, case: dict, comparisons: list[Comparison]) -> Sweep:
+    """Slopes of log(error) against log(value) for the W1 and risk errors. With
+    ``validate.slope`` the W1 slope must be within slope_tol of it, or, for data.dim (MMM: the
+    error should not grow with d), at most slope + slope_tol; the risk slope is informational."""
+    sweep, given = case["validate"]["sweep"], case["validate"]
+    values = np.asarray(sweep["values"], float)
+    errors = {m: np.array([c.errors[m] for c in comparisons]) for m in SLOPE_METRICS}
+    slopes = {m: fit_slope(values, errors[m]) for m in SLOPE_METRICS}
+    target, width = given["slope"], given["slope_tol"]
+    one_sided = sweep["key"] == "data.dim"
+    rows = []
+    for m, (b, se, _) in slopes.items():
+        row = Row(name, f"slope {m} vs {sweep['key']}", b, note=f"SE {se:.2f}")
+        if target is not None and m == CHECKED_SLOPE:
+            row.tolerance = target + width if one_sided else width
+            row.passed = bool(b <= row.tolerance if one_sided else abs(b - target) <= width)
+            rule = "slope <= tol" if one_sided else f"|slope - ({target:g})| <= tol"
+            row.note = f"{rule}; SE {se:.2f}"
+        rows.append(row)
+    return Sweep(name, sweep["key"], values, errors, slopes, rows)
+
+
+# -- driver ---------------------------------------------------------------------------------------
+
+def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=None,
+             progress=None):
+    """Validate the DD against particle SGD for TOML case paths or case dicts.
+
+    Returns a :class:`~ddsolver.validation.report.ValidationReport` (``passed``, ``table``,
+    ``metrics``); with ``report_dir`` it also writes report.md, metrics.json and PNG plots.
+    ``scheduler`` ("tcp://HOST:PORT") sends the SGD runs to a Dask cluster, otherwise they run
+    on a local pool of ``workers`` processes; runs are cached in ``cache_dir``
+    (default ~/.cache/ddsolver/sgd).
+    """
+    from .report import ValidationReport
+
+    loaded = _load(cases)
+    points = {name: _points(case) for name, case in loaded}
+    jobs, keys = {}, {}
+    for name, plist in points.items():
+        for value, case in plist:
+            keys[name, value] = [sgd_key(case, s) for s in case["sgd"]["seeds"]]
+            jobs.update({k: (case, s) for k, s in zip(keys[name, value], case["sgd"]["seeds"])})
+    results = run_sgd(jobs, scheduler=scheduler, workers=workers, cache_dir=cache_dir,
+                      progress=progress)
+    comparisons, sweeps = [], []
+    for name, case in loaded:
+        sweep, base = case["validate"]["sweep"], []
+        for value, variant in points[name]:
+            label = name if value is None else f"{name}[{sweep['key'].split('.')[1]}={value:g}]"
+            seeds = [results[k] for k in keys[name, value]]
+            base.append(compare(label, variant, solve(variant, progress=False), seeds,
+                                informational=sweep is not None))
+            comparisons.append(base[-1])
+            for dim in variant["validate"]["extra_kernel_dims"]:
+                extra = _variant(variant, "pde.kernel_dim", dim)
+                comparisons.append(compare(label, extra, solve(extra, progress=False), seeds,
+                                           informational=True))
+        if sweep is not None:
+            sweeps.append(fit_sweep(name, case, base))
+    rows = [row for c in comparisons for row in c.rows] + [row for s in sweeps for row in s.rows]
+    report = ValidationReport(rows, comparisons, sweeps)
+    if report_dir is not None:
+        report.write(report_dir)
+    return report
