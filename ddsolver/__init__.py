@@ -11,7 +11,8 @@ from .case import normalize_case, read_case
 from .errors import CaseError, DdsolverError, DomainError, NumericalError
 from .solution import Solution
 from .solve import solve
+from .stationary import stationary
 from .storage import load
 
-__all__ = ["__version__", "solve", "load", "read_case", "normalize_case", "Solution",
+__all__ = ["__version__", "solve", "stationary", "load", "read_case", "normalize_case", "Solution",
            "DdsolverError", "CaseError", "DomainError", "NumericalError"]

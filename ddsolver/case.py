@@ -25,6 +25,7 @@ REQUIRED = object()
 DATA_KINDS = ("isotropic_gaussians",)
 UNIT_KINDS = ("w",)
 SCHEMES = ("fv", "lagrangian")
+INTEGRATORS = ("auto", "ssprk3", "semi_implicit")
 RECONSTRUCTIONS = ("minmod", "mc", "upwind3")
 INIT_KINDS = ("gaussian", "point", "density", "samples")
 SCHEDULE_KINDS = ("constant", "power")
@@ -205,6 +206,7 @@ def _pde(key, t, coords, data, t_final):
     out = _take(key, t, {
         "kernel_dim": (lambda k, v: _integer(k, v, lo=1, allow_inf=True), data["dim"]),
         "scheme": (lambda k, v: _choice(k, v, SCHEMES), "fv"),
+        "integrator": (lambda k, v: _choice(k, v, INTEGRATORS), "auto"),
         "grid": (_table, grid_default),
         "snapshot_times": (_choice_any, None),
         "cfl": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True), 0.9),
@@ -216,6 +218,8 @@ def _pde(key, t, coords, data, t_final):
         "boundary_mass": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-9),
         "particles": (lambda k, v: _integer(k, v, lo=1), 4000),
         "rtol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-10),
+        "stationary_tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-12),
+        "stationary_max_iter": (lambda k, v: _integer(k, v, lo=1), 100),
     })
     grid = _table(f"{key}.grid", out["grid"])
     _reject_unknown(f"{key}.grid", grid, coords)

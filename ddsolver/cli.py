@@ -1,15 +1,17 @@
-"""The ``ddsolver`` command: ``solve``, ``sgd``, ``demo``, ``validate``, ``show``, ``plot`` and
-``info`` (see docs/cli.md).
+"""The ``ddsolver`` command: ``solve``, ``stationary``, ``sgd``, ``demo``, ``validate``, ``show``,
+``plot`` and ``info`` (see docs/cli.md).
 
 Errors a user can cause (bad case, missing or existing file, unreadable HDF5) are printed as
 one line ``ddsolver: error: …`` and give exit code 2; Ctrl-C gives exit code 130; ``validate``
-gives exit code 1 when a comparison is outside its tolerance. Warnings are printed as
+gives exit code 1 when a comparison is outside its tolerance, ``stationary`` when the Gibbs
+iteration did not converge. Warnings are printed as
 ``ddsolver: warning: …``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tomllib
 import warnings
@@ -60,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     _case_argument(solve)
     _output_arguments(solve, "HDF5 file written as the run goes")
     solve.set_defaults(run=_solve)
+
+    stationary = commands.add_parser("stationary", help="solve for the stationary (Gibbs) state "
+                                     "of a noisy case; exit code 1 if not converged")
+    _case_argument(stationary)
+    _output_arguments(stationary, "HDF5 solution file with one snapshot at t = inf")
+    stationary.set_defaults(run=_stationary)
 
     sgd = commands.add_parser("sgd", help="simulate particle SGD of a case, streaming to HDF5")
     _case_argument(sgd)
@@ -130,6 +138,14 @@ def _solve(args) -> None:
 
     sol = solve(args.case, args.output, overwrite=args.overwrite, progress=args.progress)
     _print_rows(_run_rows(sol) + [("output", args.output)])
+
+
+def _stationary(args) -> int:
+    from .stationary import stationary
+
+    sol = stationary(args.case, args.output, overwrite=args.overwrite, progress=args.progress)
+    _print_rows(_run_rows(sol) + [("output", args.output)])
+    return 0 if sol.attrs["converged"] else 1
 
 
 def _sgd(args) -> None:
@@ -240,15 +256,29 @@ def _info(args) -> None:
 # -- formatting -----------------------------------------------------------------------------------
 
 def _run_rows(sol) -> list[tuple[str, str]]:
-    """Snapshots, risk, mass, steps and times of a solution."""
+    """Snapshots, risk, free energy, mass, steps and times of a solution; for a stationary
+    state (one snapshot at t = inf) the convergence report instead of the snapshots."""
     if len(sol.t) == 0:
         return [("snapshots", "0")]
     diag, attrs = sol.diagnostics, sol.attrs
     mass = sol.mass
-    rows = [("snapshots", f"{len(sol.t)}, t in [{sol.t[0]:g}, {sol.t[-1]:g}]"),
-            ("risk", f"{sol.risk[0]:.6g} at t = {sol.t[0]:g}  ->  "
-                     f"{sol.risk[-1]:.6g} at t = {sol.t[-1]:g}"),
-            ("mass", f"min {mass.min():.15g}, max {mass.max():.15g}")]
+    if np.isinf(sol.t).all():
+        converged = {True: "yes", False: "NO"}.get(attrs.get("converged"), "unknown")
+        rows = [("snapshots", "1, t = inf: stationary (Gibbs) state"),
+                ("converged", f"{converged} ({attrs.get('method', '?')}, "
+                              f"{attrs.get('iterations', '?')} iterations, moment residual "
+                              f"{attrs.get('residual', math.nan):.3g})"),
+                ("risk", f"{sol.risk[-1]:.6g}")]
+        if sol.free_energy is not None:
+            rows.append(("free energy", f"{sol.free_energy[-1]:.6g}"))
+    else:
+        rows = [("snapshots", f"{len(sol.t)}, t in [{sol.t[0]:g}, {sol.t[-1]:g}]"),
+                ("risk", f"{sol.risk[0]:.6g} at t = {sol.t[0]:g}  ->  "
+                         f"{sol.risk[-1]:.6g} at t = {sol.t[-1]:g}")]
+        if sol.free_energy is not None:
+            rows.append(("free energy", f"{sol.free_energy[0]:.6g} at t = {sol.t[0]:g}  ->  "
+                                        f"{sol.free_energy[-1]:.6g} at t = {sol.t[-1]:g}"))
+    rows.append(("mass", f"min {mass.min():.15g}, max {mass.max():.15g}"))
     if "steps" in diag:
         rejected = f" ({diag['rejected_steps'][-1]} rejected)" if "rejected_steps" in diag else ""
         rows.append(("steps", f"{diag['steps'][-1]}{rejected}"))

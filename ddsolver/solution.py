@@ -21,6 +21,8 @@ class Solution:
         (``(density[k] * grid.cell_volume).sum() == 1``).
     grid : the grid of cells.
     case : the full case (defaults filled in) as a plain dict.
+    free_energy : (n,) F(ρ_t) = R/(2α²) + (λ/2)∫|θ|² dρ + (1/β)∫ρ log ρ (docs/numerics.md);
+        None for files written before it was stored.
     diagnostics : per-snapshot arrays (mass, min_density, steps, rejected_steps, wall_time, …).
     attrs : run-level facts (status, versions, compile and run times, kernel rank, …).
     """
@@ -30,6 +32,7 @@ class Solution:
     density: np.ndarray
     grid: CartesianGrid
     case: dict
+    free_energy: np.ndarray | None = None
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
 

@@ -48,9 +48,17 @@ def test_errors_name_the_key(tables, message):
         normalize_case(make_case(**tables))
 
 
-def test_pde_refuses_noise_but_case_accepts_it():
+@pytest.mark.parametrize("tables, message", [
+    ({"pde": {"integrator": "semi_implicit"}}, "pde.integrator: 'semi_implicit' needs"),
+    ({"training": {"beta": 100.0}, "pde": {"scheme": "lagrangian"}}, "pde.scheme: the Lagrangian"),
+])
+def test_solver_choices_that_do_not_fit_the_case(tables, message):
     import ddsolver
-    case = normalize_case(make_case(training={"beta": 100.0}))
-    assert case["training"]["beta"] == 100.0
-    with pytest.raises(CaseError, match="training.beta"):
-        ddsolver.solve(case)
+    with pytest.raises(CaseError, match=message):
+        ddsolver.solve(make_case(**tables))
+
+
+def test_stationary_needs_noise():
+    import ddsolver
+    with pytest.raises(CaseError, match="training.beta: a stationary"):
+        ddsolver.stationary(make_case())

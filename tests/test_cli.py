@@ -63,10 +63,14 @@ cells = 100
 """
 
 
-def case_file(tmp_path, old="", new=""):
-    """The tiny case above, with ``old`` replaced by ``new``."""
+NOISY = CASE.replace("t_final = 1", "t_final = 1\nlambda = 0.1\nbeta = 200").replace(
+    "cells = 100", "cells = 200")
+
+
+def case_file(tmp_path, old="", new="", text=CASE):
+    """The tiny case above (or ``text``), with ``old`` replaced by ``new``."""
     path = tmp_path / "case.toml"
-    path.write_text(CASE.replace(old, new))
+    path.write_text(text.replace(old, new))
     return path
 
 
@@ -140,8 +144,10 @@ def test_solve(tmp_path, capsys):
     output = tmp_path / "run.h5"
     assert main(["solve", str(case_file(tmp_path)), "-o", str(output), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "snapshots  101, t in [0, 1]" in out and f"output     {output}" in out
+    assert "snapshots    101, t in [0, 1]" in out and f"output       {output}" in out
     sol = load(output)
+    assert f"free energy  {sol.free_energy[0]:.6g} at t = 0  ->  {sol.free_energy[-1]:.6g}" \
+        in out
     assert sol.attrs["status"] == "complete" and sol.density.shape == (101, 100)
     assert_invariants(sol)
     assert sol.risk[-1] < sol.risk[0]
@@ -318,3 +324,66 @@ def test_validate_exit_code_and_table(tmp_path, monkeypatch, capsys, passed, cod
     assert calls == [(["a.toml", "b.toml"], {"report_dir": "rep", "scheduler": None,
                                               "workers": 3, "cache_dir": "c",
                                               "progress": None})]
+
+
+# -- noisy cases: stationary, and show / plot of their files --------------------------------------
+
+def test_stationary(tmp_path, capsys):
+    output = tmp_path / "gibbs.h5"
+    case = case_file(tmp_path, text=NOISY)
+    assert main(["stationary", str(case), "-o", str(output), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    sol = load(output)
+    np.testing.assert_array_equal(sol.t, [np.inf])
+    assert sol.attrs["status"] == "complete" and sol.attrs["converged"] is True
+    assert sol.density.shape == (1, 200) and sol.free_energy.shape == (1,)
+    for text in ("snapshots    1, t = inf: stationary (Gibbs) state", "converged    yes (newton, ",
+                 f"risk         {sol.risk[0]:.6g}", f"free energy  {sol.free_energy[0]:.6g}",
+                 f"output       {output}"):
+        assert text in out, text
+
+    assert main(["show", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert "stationary (Gibbs) state" in out and "beta=200" in out
+    figure = tmp_path / "gibbs.png"
+    assert main(["plot", str(output), "-o", str(figure)]) == 0
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stationary_not_converged_exits_1(tmp_path, capsys):
+    output = tmp_path / "gibbs.h5"
+    case = case_file(tmp_path, "cells = 200", "cells = 200\n[pde]\nstationary_max_iter = 1",
+                     text=NOISY)
+    assert main(["stationary", str(case), "-o", str(output), "--no-progress"]) == 1
+    assert "converged    NO (newton, 1 iterations" in capsys.readouterr().out
+    sol = load(output)
+    assert sol.attrs["status"].startswith("failed: not converged")
+    assert sol.attrs["converged"] is False and len(sol.t) == 1
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("beta = 200", "beta = -1", "training.beta: expected a number > 0"),
+    ("cells = 200", "cells = 200\n[pde]\nstationary_tol = 0", "pde.stationary_tol"),
+])
+def test_stationary_bad_case(tmp_path, capsys, old, new, message):
+    output = tmp_path / "gibbs.h5"
+    case = case_file(tmp_path, old, new, text=NOISY)
+    assert main(["stationary", str(case), "-o", str(output)]) == 2
+    assert message in error_line(capsys)
+    assert not output.exists()
+    assert main(["stationary", str(tmp_path / "missing.toml"), "-o", str(output)]) == 2
+    assert "no such file" in error_line(capsys)
+
+
+def test_show_and_plot_noisy_solution(tmp_path, capsys):
+    output = tmp_path / "noisy.h5"
+    case = case_file(tmp_path, text=NOISY)
+    assert main(["solve", str(case), "-o", str(output), "--no-progress"]) == 0
+    capsys.readouterr()
+    sol = load(output)
+    assert np.all(np.diff(sol.free_energy) <= 1e-12)
+    assert main(["show", str(output)]) == 0
+    assert f"free energy  {sol.free_energy[0]:.6g} at t = 0" in capsys.readouterr().out
+    figure = tmp_path / "noisy.png"
+    assert main(["plot", str(output), "-o", str(figure)]) == 0
+    assert figure.stat().st_size > 20_000

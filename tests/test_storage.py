@@ -34,19 +34,19 @@ def grid():
 
 
 def snapshots(grid, n, seed=0):
-    """n random snapshots: (t, risk, normalised density, diagnostics)."""
+    """n random snapshots: (t, risk, normalised density, free energy, diagnostics)."""
     rng = np.random.default_rng(seed)
     for k in range(n):
         density = rng.random(grid.shape)
         density /= density.sum() * grid.cell_volume
-        yield k * 0.1, 1.0 / (k + 1), density, {"mass": 1.0, "steps": 10 * k,
-                                                "wall_time": 0.01 * k}
+        yield k * 0.1, 1.0 / (k + 1), density, 0.4 / (k + 1) - 0.1, {
+            "mass": 1.0, "steps": 10 * k, "wall_time": 0.01 * k}
 
 
 def write(path, grid, case, n, **close_attrs):
     with SolutionWriter(path, grid, case, attrs={"scheme": "fv", "seed": 3}) as w:
-        for t, risk, density, diag in snapshots(grid, n):
-            w.append(t, risk, density, **diag)
+        for t, risk, density, free_energy, diag in snapshots(grid, n):
+            w.append(t, risk, density, free_energy, **diag)
         w.close(status="complete", **close_attrs)
 
 
@@ -58,6 +58,7 @@ def test_round_trip(tmp_path, grid, case):
     np.testing.assert_array_equal(sol.t, [s[0] for s in expected])
     np.testing.assert_array_equal(sol.risk, [s[1] for s in expected])
     np.testing.assert_array_equal(sol.density, [s[2] for s in expected])
+    np.testing.assert_array_equal(sol.free_energy, [s[3] for s in expected])
     np.testing.assert_allclose(sol.mass, 1.0, rtol=1e-12)
     assert sol.grid == grid
     assert case_to_json(sol.case) == case_to_json(case)
@@ -79,7 +80,8 @@ def test_layout_and_dimension_scales(tmp_path, grid, case):
     write(path, grid, case, 3)
     with h5py.File(path, "r") as f:
         assert f["t"].is_scale and f["grid/r"].is_scale
-        for name in ("risk", "density", "diagnostics/mass", "diagnostics/steps"):
+        for name in ("risk", "density", "free_energy", "diagnostics/mass",
+                     "diagnostics/steps"):
             assert f[name].dims[0][0].name == "/t"
             assert f[name].shape[0] == 3 and f[name].maxshape[0] is None
         assert f["density"].dims[1][0].name == "/grid/r"
@@ -93,12 +95,12 @@ def test_read_while_writing(tmp_path, grid, case):
     data = snapshots(grid, 3)
     with SolutionWriter(path, grid, case) as w:
         for _ in range(2):
-            t, risk, density, diag = next(data)
-            w.append(t, risk, density, **diag)
+            t, risk, density, free_energy, diag = next(data)
+            w.append(t, risk, density, free_energy, **diag)
         with h5py.File(path, "r", swmr=True) as reader:
             assert reader["t"].shape == (2,)
-            t, risk, density, diag = next(data)
-            w.append(t, risk, density, **diag)
+            t, risk, density, free_energy, diag = next(data)
+            w.append(t, risk, density, free_energy, **diag)
             reader["t"].refresh()
             reader["density"].refresh()
             np.testing.assert_array_equal(reader["t"][:], [0.0, 0.1, 0.2])
@@ -117,8 +119,8 @@ def test_interrupted_writer_keeps_snapshots(tmp_path, grid, case, error, status)
     path = tmp_path / "run.h5"
     with pytest.raises(type(error)):
         with SolutionWriter(path, grid, case) as w:
-            for t, risk, density, diag in snapshots(grid, 2):
-                w.append(t, risk, density, **diag)
+            for t, risk, density, free_energy, diag in snapshots(grid, 2):
+                w.append(t, risk, density, free_energy, **diag)
             raise error
     sol = load(path)
     assert sol.attrs["status"] == status
@@ -136,7 +138,7 @@ def test_killed_writer_leaves_readable_file(tmp_path):
         grid = CartesianGrid.from_dict({{"r": {{"min": 0, "max": 8, "cells": 50}}}})
         w = SolutionWriter({str(path)!r}, grid, normalize_case({CASE!r}))
         for k in range(3):
-            w.append(0.1 * k, 1.0, np.full(50, 1 / 8), mass=1.0)
+            w.append(0.1 * k, 1.0, np.full(50, 1 / 8), 0.5, mass=1.0)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True)
@@ -161,8 +163,8 @@ def test_overwrite_replaces(tmp_path, grid, case):
     path = tmp_path / "run.h5"
     write(path, grid, case, 2)
     with SolutionWriter(path, grid, case, overwrite=True) as w:
-        t, risk, density, diag = next(snapshots(grid, 1))
-        w.append(t, risk, density, **diag)
+        t, risk, density, free_energy, diag = next(snapshots(grid, 1))
+        w.append(t, risk, density, free_energy, **diag)
     assert len(load(path).t) == 1
 
 
@@ -173,11 +175,11 @@ def test_missing_folder_refused(tmp_path):
 
 def test_diagnostics_must_keep_their_names(tmp_path, grid, case):
     with SolutionWriter(tmp_path / "run.h5", grid, case) as w:
-        w.append(0.0, 1.0, np.full(50, 1 / 8), mass=1.0)
+        w.append(0.0, 1.0, np.full(50, 1 / 8), 0.5, mass=1.0)
         with pytest.raises(ValueError, match="diagnostics"):
-            w.append(0.1, 1.0, np.full(50, 1 / 8), steps=3)
+            w.append(0.1, 1.0, np.full(50, 1 / 8), 0.5, steps=3)
         with pytest.raises(ValueError, match="shape"):
-            w.append(0.1, 1.0, np.full(49, 1 / 8), mass=1.0)
+            w.append(0.1, 1.0, np.full(49, 1 / 8), 0.5, mass=1.0)
 
 
 def test_newer_format_refused(tmp_path, grid, case):
@@ -227,3 +229,19 @@ def test_version_1_fixture_still_loads():
     assert sol.risk[0] > sol.risk[-1]
     assert sol.case["data"] == {"kind": "isotropic_gaussians", "delta": 0.8, "dim": 40}
     assert sol.attrs["scheme"] == "fv"
+    assert sol.free_energy is None                  # /free_energy came later, additively
+
+
+def test_stationary_snapshot_at_infinite_time(tmp_path, grid, case):
+    """A stationary (Gibbs) state is one snapshot at t = inf, as ddsolver.stationary writes."""
+    path = tmp_path / "gibbs.h5"
+    density = np.full(grid.shape, 1 / 8)
+    with SolutionWriter(path, grid, case, attrs={"method": "newton"}) as w:
+        w.append(np.inf, 0.3, density, -1.25, mass=1.0)
+        w.close(status="complete", iterations=7, residual=1e-14, converged=True)
+    sol = load(path)
+    np.testing.assert_array_equal(sol.t, [np.inf])
+    np.testing.assert_array_equal(sol.free_energy, [-1.25])
+    np.testing.assert_array_equal(sol.density, [density])
+    assert sol.attrs["converged"] is True and sol.attrs["iterations"] == 7
+    assert "t ∈ [inf, inf]" in repr(sol)

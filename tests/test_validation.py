@@ -14,7 +14,7 @@ from ddsolver.problem.data import IsotropicGaussians
 from ddsolver.sgd.risk import exact_risk
 from ddsolver.solve import build_reduction
 from ddsolver.validation import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
-                                 validate, wasserstein1)
+                                 validate, wasserstein1, wasserstein1_densities)
 from ddsolver.validation import runner
 
 from conftest import make_case
@@ -61,6 +61,17 @@ def test_wasserstein1_against_scipy(loc):
     points, weights = fine_discretisation(edges, density)
     expected = scipy.stats.wasserstein_distance(samples, points, v_weights=weights)
     assert wasserstein1(samples, edges, density) == pytest.approx(expected, abs=1e-5)
+
+
+def test_wasserstein1_between_densities_against_scipy():
+    rng = np.random.default_rng(5)
+    edges, p = random_density(rng)
+    q = rng.random(p.size) ** 3
+    points, p_weights = fine_discretisation(edges, p)
+    q_weights = fine_discretisation(edges, q)[1]
+    expected = scipy.stats.wasserstein_distance(points, points, p_weights, q_weights)
+    assert wasserstein1_densities(edges, p, 7 * q) == pytest.approx(expected, abs=1e-5)
+    assert wasserstein1_densities(edges, p, p) == 0.0
 
 
 def test_wasserstein1_of_samples_from_the_density_is_the_sampling_error():
@@ -147,6 +158,26 @@ def test_validate_end_to_end_writes_the_report(tmp_path):
     text = (out / "report.md").read_text()
     assert "![risk case0](risk_case0.png)" in text and "d = ∞ kernel" in text
     assert len(list((tmp_path / "cache").glob("*.h5"))) == 2
+
+
+def test_noisy_case_is_compared_with_its_gibbs_state(tmp_path):
+    case = tiny_case(extra_kernel_dims=[])
+    case["training"].update({"lambda": 0.1, "beta": 100.0})
+    report = validate([case], report_dir=tmp_path / "report", workers=2,
+                      cache_dir=tmp_path / "cache", progress=False)
+    rows = {r["metric"]: r for r in report.metrics["rows"]}
+    assert {"w1_gibbs", "risk_gibbs"} <= set(rows)
+    assert rows["w1_gibbs"]["result"] == rows["risk_gibbs"]["result"] == "info"
+    assert all(r["result"] == "pass" for r in rows.values() if r["result"] != "info"), \
+        report.table
+    comparison = report.metrics["comparisons"]["case0"]
+    gibbs, free_energy = comparison["gibbs"], np.array(comparison["free_energy"])
+    assert gibbs["converged"] and len(free_energy) == 3
+    assert np.all(np.diff(free_energy) <= 1e-12) and free_energy[-1] >= gibbs["free_energy"]
+    assert rows["w1_gibbs"]["value"] == pytest.approx(gibbs["w1_sgd"])
+    out = tmp_path / "report"
+    assert (out / "free_energy_case0.png").is_file()
+    assert "Gibbs state p* from `ddsolver.stationary`" in (out / "report.md").read_text()
 
 
 def test_failing_tolerance_fails(tmp_path):

@@ -39,14 +39,26 @@ def cell_average(fun, grid: CartesianGrid, nodes: int = 4) -> np.ndarray:
 
 
 class LowRankPotential:
-    """Cell-averaged base potential, risk weight and features of a reduction on a grid."""
+    """Cell averages of a reduction on a grid: the base potential v/α + λ|θ|²/2, v, the features,
+    and for noisy runs (β < ∞) the log-Jacobian of the reduced coordinates.
 
-    def __init__(self, reduction, grid: CartesianGrid, nodes: int = 4):
+    ``base`` is what the steppers use: the effective potential Φ̄ = base + F̄ᵀc includes
+    −(1/β) log J when β < ∞ (MATH.md 4.1), so the Scharfetter–Gummel flux sees the entropic
+    drift of the reduction.
+    """
+
+    def __init__(self, reduction, grid: CartesianGrid, beta: float = np.inf, nodes: int = 4):
         self.reduction = reduction
         self.grid = grid
-        self.base = np.ascontiguousarray(cell_average(reduction.potential_base, grid, nodes))
+        self.beta = beta
         self.vbar = np.ascontiguousarray(cell_average(reduction.v, grid, nodes))
         self.features = np.ascontiguousarray(cell_average(reduction.features, grid, nodes))
+        self.ridge = cell_average(lambda *x: 0.5 * reduction.lam * sum(c * c for c in x), grid,
+                                  nodes)
+        self.log_jacobian = (cell_average(reduction.log_jacobian, grid, nodes)
+                             if np.isfinite(beta) else np.zeros(grid.size))
+        self.base = np.ascontiguousarray(self.vbar / reduction.scale + self.ridge
+                                         - self.log_jacobian / beta)
 
     def moments(self, density: np.ndarray) -> np.ndarray:
         """c_k = ∫ f_k dp for a piecewise-constant density."""
@@ -56,6 +68,18 @@ class LowRankPotential:
         """R(p) = R_# + 2α ∫ v dp + α² Σ_k c_k² for a piecewise-constant density."""
         mean_v = float(self.vbar @ density.ravel()) * self.grid.cell_volume
         return self.reduction.risk(mean_v, self.moments(density))
+
+    def free_energy(self, density: np.ndarray) -> float:
+        """F(p) = R/(2α²) + ∫ λ|θ|²/2 dp + (1/β) ∫ p (log p − log J): the Lyapunov functional of
+        the (noisy) DD, whose gradient is the effective potential plus (1/β) log p."""
+        p = density.ravel()
+        value = (self.risk(density) / (2 * self.reduction.scale**2)
+                 + float(self.ridge @ p) * self.grid.cell_volume)
+        if np.isfinite(self.beta):
+            positive = p > 0
+            entropy = p[positive] @ (np.log(p[positive]) - self.log_jacobian[positive])
+            value += entropy * self.grid.cell_volume / self.beta
+        return value
 
 
 @njit(cache=True)

@@ -109,10 +109,11 @@ class RadialReduction:
         """u_d(r, r2) as an (len(r), len(r2)) matrix."""
         return self.features(r).T @ self.features(r2)
 
-    def potential_base(self, r):
-        """The p-independent part of ψ: v(r)/α + λ r²/2."""
-        r = np.asarray(r, float)
-        return self.v(r) / self.scale + 0.5 * self.lam * r**2
+    def log_jacobian(self, r):
+        """log of the density of |w| per unit density of w, up to a constant: (d − 1) log r,
+        d = data.dim (the Laplacian in R^d gives the radial law the entropic drift of MATH.md
+        4.1). Integrable at r = 0, so its cell average is finite."""
+        return (self.data.dim - 1) * np.log(np.asarray(r, float))
 
     def risk(self, mean_v, moments):
         """R = R_# + 2α ∫v dp + α² Σ_k (∫f_k dp)², from ∫v dp and the feature moments ∫f_k dp."""

@@ -1,4 +1,5 @@
-"""Finite-volume run of the noiseless DD: state, compiled stepping, diagnostics."""
+"""Finite-volume run of the DD: state, stepping (compiled SSPRK3, or semi-implicit when noisy),
+diagnostics."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..operator.lowrank import LowRankPotential
 from ..operator.transport import RECONSTRUCTIONS
 from ..problem.schedule import Schedule
 from .boundary import EdgeGuard
+from .semi_implicit import SemiImplicitStepper
 from .ssprk import MAX_STEPS, NEGATIVE, ssprk3_advance
 
 
@@ -24,8 +26,8 @@ class FiniteVolumeRun:
     """
 
     def __init__(self, potential: LowRankPotential, density0: np.ndarray, schedule: Schedule, *,
-                 cfl=0.9, tol=1e-7, reconstruction="upwind3", open_ends=(), on_boundary="error",
-                 boundary_mass=1e-9, max_steps=10**8):
+                 integrator="ssprk3", cfl=0.9, tol=1e-7, reconstruction="upwind3", open_ends=(),
+                 on_boundary="error", boundary_mass=1e-9, max_steps=10**8):
         self.potential = potential
         self.grid = potential.grid
         self.p = np.ascontiguousarray(density0, dtype=float).reshape(self.grid.padded_shape())
@@ -37,12 +39,20 @@ class FiniteVolumeRun:
         self.t, self.steps, self.rejected = 0.0, 0, 0
         self.dt = 1e-3 * self.grid.spacing.min()
         self.spacing = self.grid.padded_spacing()
+        beta = potential.beta
+        self.inv_beta = 0.0 if np.isinf(beta) else 1.0 / beta
+        self.semi_implicit = (SemiImplicitStepper(potential.base, potential.features,
+                                                  self.grid.cell_volume, self.spacing, beta,
+                                                  schedule.args(), tol)
+                              if integrator == "semi_implicit" else None)
 
     def _advance_kernel(self, p, t, t_end, dt, max_steps):
+        if self.semi_implicit is not None:
+            return self.semi_implicit.advance(p, t, t_end, dt, max_steps)
         pot = self.potential
         return ssprk3_advance(p, pot.base, pot.features, self.grid.cell_volume, self.spacing,
-                              self.reconstruction, self.schedule.args(), self.cfl, self.tol,
-                              t, t_end, dt, max_steps)
+                              self.reconstruction, self.inv_beta, self.schedule.args(),
+                              self.cfl, self.tol, t, t_end, dt, max_steps)
 
     def warm_up(self) -> float:
         """Compile (or load from numba's disk cache) the kernels; returns the seconds it took."""
@@ -62,9 +72,9 @@ class FiniteVolumeRun:
         if status == MAX_STEPS:
             raise NumericalError(f"step limit {self.max_steps} reached at t = {t:.6g} "
                                  f"(dt = {dt:.3e})")
-        self._check_boundaries()
+        self.check_boundaries()
 
-    def _check_boundaries(self):
+    def check_boundaries(self):
         density = self.density
         for axis, side in self.open_ends:
             index = [slice(None)] * density.ndim
@@ -82,6 +92,9 @@ class FiniteVolumeRun:
 
     def risk(self) -> float:
         return self.potential.risk(self.density)
+
+    def free_energy(self) -> float:
+        return self.potential.free_energy(self.density)
 
     def diagnostics(self) -> dict:
         return {"mass": self.grid.mass(self.density), "min_density": float(self.p.min()),

@@ -78,6 +78,11 @@ class LagrangianRun:
         mean_v = float(self.weights @ red.v(self.r))
         return red.risk(mean_v, red.features(self.r) @ self.weights)
 
+    def free_energy(self) -> float:
+        """F = R/(2α²) + (λ/2) Σ w_i r_i² (noiseless: no entropy)."""
+        red = self.reduction
+        return self.risk() / (2 * red.scale**2) + 0.5 * red.lam * float(self.weights @ self.r**2)
+
     def diagnostics(self) -> dict:
         return {"mass": float(self.weights.sum()), "min_density": 0.0, "steps": self.steps,
                 "rejected_steps": 0, "dt": float("nan")}

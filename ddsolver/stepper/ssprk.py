@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..operator.lowrank import lowrank_potential, lowrank_potential_numpy
+from ..operator.noise import sg_rhs, sg_rhs_numpy
 from ..operator.transport import (face_velocities, face_velocities_numpy, transport_rhs,
                                   transport_rhs_numpy)
 from ..problem.schedule import schedule_value
@@ -30,17 +31,21 @@ MAX_GROWTH, MIN_SHRINK = 5.0, 0.2
 
 
 @njit(cache=True)
-def evaluate_rhs(p, base, features, volume, spacing, kind, xi, work, out):
-    """out = L(p) for speed factor ξ; returns the positivity rate. ``work`` = (psi, outflow,
-    moments, u0, u1, u2) scratch arrays; psi, outflow and p are 3-D C-contiguous."""
+def evaluate_rhs(p, base, features, volume, spacing, kind, xi, inv_beta, work, out):
+    """out = L(p) for speed factor ξ; returns the positivity rate. Noiseless (inv_beta = 0):
+    upwind transport with velocity −2ξ∇ψ̄; noisy: Scharfetter–Gummel with D = 2ξ/β and the
+    effective potential ψ̄. ``work`` = (psi, outflow, moments, u0, u1, u2) scratch arrays;
+    psi, outflow and p are 3-D C-contiguous."""
     psi, outflow, moments, u0, u1, u2 = work
     lowrank_potential(p.reshape(-1), base, features, volume, moments, psi.reshape(-1))
+    if inv_beta > 0.0:
+        return sg_rhs(p, psi, spacing, 2.0 * xi * inv_beta, 1.0 / inv_beta, out, outflow)
     face_velocities(psi, spacing, xi, u0, u1, u2)
     return transport_rhs(p, u0, u1, u2, spacing, kind, out, outflow)
 
 
 @njit(cache=True)
-def ssprk3_advance(p, base, features, volume, spacing, kind, schedule, cfl, tol,
+def ssprk3_advance(p, base, features, volume, spacing, kind, inv_beta, schedule, cfl, tol,
                    t, t_end, dt, max_steps):
     """Advance ``p`` in place from t to t_end; returns (t, dt, steps, rejected, status)."""
     code, value, offset, exponent = schedule
@@ -58,14 +63,16 @@ def ssprk3_advance(p, base, features, volume, spacing, kind, schedule, cfl, tol,
             return t, dt, steps, rejected, MAX_STEPS
         if fresh:
             rate0 = evaluate_rhs(p, base, features, volume, spacing, kind,
-                                 schedule_value(code, value, offset, exponent, t), work, l0)
+                                 schedule_value(code, value, offset, exponent, t), inv_beta,
+                                 work, l0)
             fresh = False
         h = min(dt, t_end - t)
         if rate0 * h > cfl:
             h = cfl / rate0
         y1[:] = p + h * l0
         rate = evaluate_rhs(y1, base, features, volume, spacing, kind,
-                            schedule_value(code, value, offset, exponent, t + h), work, l1)
+                            schedule_value(code, value, offset, exponent, t + h), inv_beta,
+                            work, l1)
         if rate * h > STAGE_BOUND:
             rejected += 1
             dt = cfl / rate
@@ -74,7 +81,8 @@ def ssprk3_advance(p, base, features, volume, spacing, kind, schedule, cfl, tol,
         y2[:] = 0.75 * p + 0.25 * w
         heun[:] = 0.5 * (p + w)
         rate = evaluate_rhs(y2, base, features, volume, spacing, kind,
-                            schedule_value(code, value, offset, exponent, t + 0.5 * h), work, l2)
+                            schedule_value(code, value, offset, exponent, t + 0.5 * h),
+                            inv_beta, work, l2)
         if rate * h > STAGE_BOUND:
             rejected += 1
             dt = cfl / rate
@@ -95,18 +103,20 @@ def ssprk3_advance(p, base, features, volume, spacing, kind, schedule, cfl, tol,
     return t, dt, steps, rejected, OK
 
 
-def rhs_numpy(p, base, features, volume, spacing, kind, xi):
+def rhs_numpy(p, base, features, volume, spacing, kind, xi, inv_beta=0.0):
     """Plain-numpy twin of :func:`evaluate_rhs`: returns (L(p), positivity rate)."""
     _, psi = lowrank_potential_numpy(p.ravel(), base, features, volume)
+    if inv_beta > 0:
+        return sg_rhs_numpy(p, psi.reshape(p.shape), spacing, 2 * xi * inv_beta, 1 / inv_beta)
     faces = face_velocities_numpy(psi.reshape(p.shape), spacing, xi)
     return transport_rhs_numpy(p, faces, spacing, kind)
 
 
-def ssprk3_step_numpy(p, h, t, base, features, volume, spacing, kind, schedule):
+def ssprk3_step_numpy(p, h, t, base, features, volume, spacing, kind, schedule, inv_beta=0.0):
     """One SSPRK3 step of size h in plain numpy (no adaptivity): the twin used in tests."""
     def rhs(y, s):
         return rhs_numpy(y, base, features, volume, spacing, kind,
-                         float(schedule_value(*schedule, s)))[0]
+                         float(schedule_value(*schedule, s)), inv_beta)[0]
     y1 = p + h * rhs(p, t)
     y2 = 0.75 * p + 0.25 * (y1 + h * rhs(y1, t + h))
     return p / 3.0 + (2.0 / 3.0) * (y2 + h * rhs(y2, t + 0.5 * h))

@@ -25,7 +25,7 @@ class SolutionWriter(StreamWriter):
     """Stream snapshots of a solve to an HDF5 file (a context manager).
 
     >>> with SolutionWriter("run.h5", grid, case, attrs={"scheme": "fv"}) as w:
-    ...     w.append(t, risk, density, mass=1.0, steps=10)
+    ...     w.append(t, risk, density, free_energy, mass=1.0, steps=10)
     ...     w.close(status="complete", run_time=3.2)
 
     The diagnostics (keyword arguments of :meth:`append`) must have the same names at every
@@ -43,6 +43,8 @@ class SolutionWriter(StreamWriter):
         self.grid = grid
         f = self._file
         self._series("risk", (), "population risk R(rho_t)")
+        self._series("free_energy", (), "free energy F(rho_t) = R/(2 alpha^2) + (lambda/2) "
+                     "int |theta|^2 drho + (1/beta) int rho log rho")
         density = self._series("density", grid.shape,
                                "probability density in the grid coordinates "
                                "(sum of density[k] * cell volume = 1)", labels=grid.names)
@@ -52,20 +54,25 @@ class SolutionWriter(StreamWriter):
             centres.make_scale(axis.name)
             density.dims[i].attach_scale(centres)
 
-    def append(self, t: float, risk: float, density: np.ndarray, **diagnostics) -> None:
-        """Write one snapshot and flush it to disk."""
+    def append(self, t: float, risk: float, density: np.ndarray, free_energy: float,
+               **diagnostics) -> None:
+        """Write one snapshot (t = inf for a stationary state) and flush it to disk."""
         density = np.asarray(density, dtype=float)
         if density.shape != self.grid.shape:
             raise ValueError(f"density has shape {density.shape}, the grid {self.grid.shape}")
-        self._write({"t": t, "risk": risk, "density": density}, diagnostics)
+        self._write({"t": t, "risk": risk, "density": density, "free_energy": free_energy},
+                    diagnostics)
 
 
 def read_solution(f: h5py.File, attrs: dict) -> Solution:
-    """Every complete snapshot of an open solution file whose root ``attrs`` were checked."""
+    """Every complete snapshot of an open solution file whose root ``attrs`` were checked
+    (``free_energy`` None for files written before ``/free_energy`` was stored)."""
     grid = CartesianGrid.from_dict(json.loads(attrs.pop("grid")))
     case = case_from_json(attrs.pop("case"))
-    data = complete_snapshots({"t": f["t"], "risk": f["risk"], "density": f["density"],
-                               **diagnostics_of(f)})
+    series = {"t": f["t"], "risk": f["risk"], "density": f["density"], **diagnostics_of(f)}
+    if "free_energy" in f:
+        series["free_energy"] = f["free_energy"]
+    data = complete_snapshots(series)
     return Solution(t=data.pop("t"), risk=data.pop("risk"), density=data.pop("density"),
-                    grid=grid, case=case,
+                    free_energy=data.pop("free_energy", None), grid=grid, case=case,
                     diagnostics={k.split("/", 1)[1]: v for k, v in data.items()}, attrs=attrs)

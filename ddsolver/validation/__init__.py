@@ -6,9 +6,9 @@
 """
 
 from .metrics import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
-                      wasserstein1)
+                      wasserstein1, wasserstein1_densities)
 from .report import ValidationReport
 from .runner import validate
 
-__all__ = ["validate", "ValidationReport", "wasserstein1", "cdf_spread", "finite_n_correction",
-           "risk_gap", "mean_gap", "fit_slope"]
+__all__ = ["validate", "ValidationReport", "wasserstein1", "wasserstein1_densities", "cdf_spread",
+           "finite_n_correction", "risk_gap", "mean_gap", "fit_slope"]

@@ -1,6 +1,7 @@
 """Comparison metrics between a DD solution on a radial grid and particle SGD (MATH.md 1, 2).
 
-* :func:`wasserstein1`: exact W1 between an empirical law and a piecewise-constant density.
+* :func:`wasserstein1`: exact W1 between an empirical law and a piecewise-constant density;
+  :func:`wasserstein1_densities` between two piecewise-constant densities on the same cells.
 * :func:`finite_n_correction`: the deterministic O(1/N) diagonal term of E R_N.
 * :func:`risk_gap`, :func:`mean_gap`: seeds' mean against the prediction, with its standard
   error.
@@ -32,7 +33,21 @@ def wasserstein1(samples, edges, density) -> float:
     points = np.union1d(edges, samples)
     f_pde = np.interp(points, edges, cdf, left=0.0, right=1.0)
     e = np.searchsorted(samples, points[:-1], side="right") / samples.size
-    a, b, h = f_pde[:-1] - e, f_pde[1:] - e, np.diff(points)
+    return _integral_of_abs_linear(f_pde[:-1] - e, f_pde[1:] - e, np.diff(points))
+
+
+def wasserstein1_densities(edges, p, q) -> float:
+    """W1 = ∫ |F_p − F_q| dr between two piecewise-constant densities on the same ``edges``
+    (each normalised here), exactly: F_p − F_q is linear on every cell."""
+    widths = np.diff(np.asarray(edges, float))
+    gap = np.concatenate([[0.0], np.cumsum(np.asarray(p, float) * widths) / np.dot(p, widths)
+                          - np.cumsum(np.asarray(q, float) * widths) / np.dot(q, widths)])
+    return _integral_of_abs_linear(gap[:-1], gap[1:], widths)
+
+
+def _integral_of_abs_linear(a, b, h) -> float:
+    """Σ ∫ |linear from a to b over width h|: h |a + b|/2 without a sign change, else
+    h (a² + b²) / (2 |b − a|)."""
     same = a * b >= 0
     crossing = np.divide(a * a + b * b, 2 * np.abs(b - a), out=np.zeros_like(a), where=~same)
     return float(np.sum(h * np.where(same, np.abs(a + b) / 2, crossing)))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .metrics import cdf_spread
+
 EXPLANATION = """\
 ## What is compared
 
@@ -25,6 +27,11 @@ are run on the full d-dimensional network (exact population risk R_N, no Monte-C
 * **w1_r**: sup_t of the seed-averaged Wasserstein-1 distance between the empirical law of the
   |w_i| and the PDE density, exact for the piecewise-constant density (∫|F_emp − F_pde| dr).
   Even N exact samples of p_t are at distance ≈ √(2/(πN)) ∫√(F(1−F)) dr.
+* **w1_gibbs**, **risk_gibbs** (noisy cases, β < ∞; informational): the Gibbs state p* of
+  `ddsolver.stationary` (ρ* ∝ exp(−βΨ_λ(θ; ρ*)), the minimiser of the free energy F) against
+  the seeds' |w_i| at the last compared time (W1, with the PDE's own W1 to p* and the sampling
+  floor of N iid draws of p*) and R(p_t) − R(p*). Both small: SGD and the PDE have reached the
+  Gibbs state. The free-energy plot shows F(p_t) relaxing to F(p*).
 * **slope**: for sweep cases, the least-squares slope of log(error) against log(swept value);
   error = seed average of sup_t |R_N − E R_N| (risk) or of sup_t W1 (w1). Theory (MMN, MMM):
   −1/2 against N, about +1/2 against ε once the step-size error dominates, and no growth with d.
@@ -45,6 +52,33 @@ mean risk is {sgd:.4f}; the finite-d DD gives R(p) = {finite:.4f} (E R_N = {fini
 d = ∞ DD R(p) = {infinite:.4f} (E R_N = {infinite_n:.4f}). Largest risk gap: {gap:.4f} with the
 finite-d kernel, {gap_inf:.4f} with d = ∞.
 """
+
+
+NOISY = """\
+Noisy SGD (β = {beta:g}, λ = {lam:g}). Gibbs state p* from `ddsolver.stationary` ({iterations}
+Newton iterations, moment residual {residual:.1e}, converged: {converged}): R(p*) = {risk:.5f},
+F(p*) = {free_energy:.5f}. At t = {t:g}: PDE R(p_t) = {pde_risk:.5f}, F(p_t) = \
+{pde_free_energy:.5f}, W1(p_t, p*) = {w1_pde:.2e}; SGD mean R_N = {sgd_risk:.5f}, mean W1(|w_i|, p*)
+= {w1_sgd:.2e} (N iid draws of p*: ≈ {w1_iid:.2e}). The density plot shows p* (black dots) at
+the last time.
+"""
+
+
+def _gibbs_metrics(c) -> dict:
+    """The Gibbs state of a noisy comparison and the distances to it at the last time."""
+    gibbs = c.gibbs
+    return {"t": float(c.t[-1]), "risk": float(gibbs.risk[0]),
+            "free_energy": float(gibbs.free_energy[0]),
+            "iterations": int(gibbs.attrs["iterations"]),
+            "residual": float(gibbs.attrs["residual"]),
+            "converged": bool(gibbs.attrs["converged"]),
+            "pde_risk": float(c.pde_risk[-1]),
+            "pde_free_energy": math.nan if c.free_energy is None else float(c.free_energy[-1]),
+            "sgd_risk": float(c.sgd_risk[:, -1].mean()), "w1_pde": c.w1_pde_gibbs,
+            "w1_sgd": float(c.w1_gibbs.mean()),
+            "w1_iid": math.sqrt(2 / math.pi / c.case["sgd"]["neurons"])
+            * cdf_spread(c.edges, gibbs.density[0]),
+            "density": gibbs.density[0].tolist()}
 
 
 def _fmt(x) -> str:
@@ -102,7 +136,9 @@ class ValidationReport:
                 "mean_r_pde": c.mean_r_pde.tolist(), "mean_r_gap": c.mean_r_gap.tolist(),
                 "mean_r_se": c.mean_r_se.tolist(), "w1_r": c.w1.mean(axis=0).tolist(),
                 "w1_iid": (np.sqrt(2 / np.pi / c.case["sgd"]["neurons"]) * c.cdf_spread).tolist(),
-                "sd_r": c.sd_r.tolist()}
+                "sd_r": c.sd_r.tolist(),
+                **({} if c.free_energy is None else {"free_energy": c.free_energy.tolist()}),
+                **({} if c.gibbs is None else {"gibbs": _gibbs_metrics(c)})}
                 for c in self.comparisons},
             "sweeps": {s.name: {"key": s.key, "values": s.values.tolist(),
                                 "errors": {m: e.tolist() for m, e in s.errors.items()},
@@ -136,7 +172,13 @@ class ValidationReport:
                       f"N = {case['sgd']['neurons']}, ε = {case['sgd']['eps']:g}, "
                       f"d = {case['data']['dim']}, Δ = {case['data']['delta']:g}, "
                       f"seeds {case['sgd']['seeds']}, compared up to t = {main.t[-1]:g}.", ""]
-            for kind, plot in (("risk", _plot_risk), ("density", _plot_density)):
+            plots = [("risk", _plot_risk), ("density", _plot_density)]
+            if main.gibbs is not None:
+                training = case["training"]
+                lines += [NOISY.format(beta=training["beta"], lam=training["lambda"],
+                                       **_gibbs_metrics(main)), ""]
+                plots.append(("free_energy", _plot_free_energy))
+            for kind, plot in plots:
                 file = f"{kind}_{_slug(name)}.png"
                 plot(plt, group, out / file)
                 lines += [f"![{kind} {name}]({file})", ""]
@@ -213,7 +255,33 @@ def _plot_density(plt, group, path, panels=4):
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_title(f"t = {main.t[k]:g}, W1 = {main.w1[:, k].mean():.2g}", fontsize=9)
         ax.set_xlabel("r")
+    if main.gibbs is not None:
+        ax.plot(centres, main.gibbs.density[0], "k:", lw=1.5, label="Gibbs p* (t = ∞)")
+        ax.set_title(f"t = {main.t[-1]:g}, W1 = {main.w1[:, -1].mean():.2g}, "
+                     f"to p*: {main.w1_gibbs.mean():.2g}", fontsize=9)
+        ax.legend(fontsize=7)
     axes[0][0].legend(fontsize=7)
+    fig.suptitle(main.name, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_free_energy(plt, group, path):
+    """F(p_t) of the PDE against the Gibbs level F(p*), and F(p_t) − F(p*) on a log scale."""
+    main = group[0]
+    level = main.gibbs.free_energy[0]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(main.t, main.free_energy, "C1.-", label="PDE F(p_t)")
+    left.axhline(level, color="k", ls=":", label="Gibbs F(p*)")
+    left.set(xlabel="t", ylabel="free energy", title="free energy")
+    left.legend(fontsize=8)
+    excess = main.free_energy - level
+    positive = excess > 0
+    right.semilogy(main.t[positive], excess[positive], "C1.-")
+    right.set(xlabel="t", ylabel="F(p_t) − F(p*)", title="relaxation to the Gibbs state")
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(main.name, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

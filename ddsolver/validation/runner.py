@@ -4,7 +4,8 @@ For a case: the PDE solve (plus one per ``validate.extra_kernel_dims``, informat
 seeds (each run a task on a local process pool or a Dask cluster; results come back to this
 process, which alone writes the cache), then the comparisons of :mod:`.metrics` at the common
 snapshot times t ≤ ``validate.t_max``. A sweep case runs the base case at every swept value and
-fits log(error) against log(value).
+fits log(error) against log(value). A noisy case (β < ∞) is also compared with its Gibbs state
+(:func:`ddsolver.stationary`): the long-time law of the SGD |w_i| and of the PDE against it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from .. import __version__
 from ..case import case_to_json, normalize_case, read_case
 from ..errors import CaseError
 from ..sgd.run import SgdResult, simulate
+from ..solution import Solution
 from ..solve import build_reduction, solve
+from ..stationary import stationary
 from ..storage import SgdWriter, load_sgd
 from . import tolerances
 from .metrics import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
-                      wasserstein1)
+                      wasserstein1, wasserstein1_densities)
 
 DEFAULT_CACHE = Path("~/.cache/ddsolver/sgd")
 SLOPE_METRICS = ("w1", "risk")
@@ -74,6 +77,10 @@ class Comparison:
     density: np.ndarray                  # (n, cells)
     radii: np.ndarray                    # (S, n, N)
     informational: bool = False          # an extra kernel or a sweep point: shown, never failing
+    free_energy: np.ndarray | None = None    # F(p_t) of the PDE
+    gibbs: Solution | None = None        # noisy cases: the stationary state (t = inf)
+    w1_gibbs: np.ndarray | None = None   # (S,) W1 of each seed's last |w_i| against the Gibbs law
+    w1_pde_gibbs: float | None = None    # W1 of the last PDE density against the Gibbs law
     rows: list[Row] = field(default_factory=list)
 
     @property
@@ -246,14 +253,20 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
         gap_se=gap_se, mean_r_pde=mean_r, mean_r_sgd=radii.mean(axis=2), mean_r_gap=r_gap,
         mean_r_se=r_se, w1=w1, sd_r=sd_r,
         cdf_spread=np.array([cdf_spread(edges, d) for d in density]), edges=edges,
-        density=density, radii=radii, informational=informational)
+        density=density, radii=radii, informational=informational,
+        free_energy=None if solution.free_energy is None else solution.free_energy[i])
+    if case["training"]["beta"] < math.inf:
+        cmp.gibbs = gibbs = stationary(case)
+        cmp.w1_gibbs = np.array([wasserstein1(r[-1], edges, gibbs.density[0]) for r in radii])
+        cmp.w1_pde_gibbs = wasserstein1_densities(edges, density[-1], gibbs.density[0])
     cmp.rows = check(cmp)
     return cmp
 
 
 def check(cmp: Comparison) -> list[Row]:
     """The rows of one comparison: risk gap, mean-r gap, W1 (tolerances of tolerances.py
-    unless the case sets them), the largest diagonal term for reference."""
+    unless the case sets them), the largest diagonal term for reference, and for a noisy case
+    the distance of SGD and the PDE at the last time to the Gibbs state (informational)."""
     case, seeds = cmp.case, len(cmp.sgd_risk)
     n, eps, dim = case["sgd"]["neurons"], case["sgd"]["eps"], case["data"]["dim"]
     given = case["validate"]
@@ -277,6 +290,16 @@ def check(cmp: Comparison) -> list[Row]:
         diagonal = float(np.abs(cmp.predicted - cmp.pde_risk).max())
         rows.append(Row(cmp.name, "diagonal term", diagonal,
                         note="sup_t (alpha^2/N)(int U(w,w) dp - int int U dp dp)"))
+    if cmp.gibbs is not None:
+        gibbs, t = cmp.gibbs, cmp.t[-1]
+        floor = math.sqrt(2 / math.pi / n) * cdf_spread(cmp.edges, gibbs.density[0])
+        newton = "converged" if gibbs.attrs["converged"] else "NOT converged"
+        rows += [Row(cmp.label, "w1_gibbs", float(cmp.w1_gibbs.mean()),
+                     note=f"mean_s W1(r at t = {t:g}, Gibbs p*); PDE p_t: {cmp.w1_pde_gibbs:.1e}, "
+                          f"iid floor {floor:.1e}"),
+                 Row(cmp.label, "risk_gibbs", float(cmp.pde_risk[-1] - gibbs.risk[0]),
+                     note=f"R(p_t) - R(p*) at t = {t:g}; mean R_N - R(p*) "
+                          f"{cmp.sgd_risk[:, -1].mean() - gibbs.risk[0]:.1e}; Newton {newton}")]
     return rows
 
 

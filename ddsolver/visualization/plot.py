@@ -1,5 +1,6 @@
-"""Figures: a solution (risk curve, evolution of the density), an SGD run (risk R_N, histograms
-of the reduced coordinate) and the two side by side (:func:`plot_comparison`).
+"""Figures: a solution (risk curve with the free energy, evolution of the density; the density
+alone for a stationary state), an SGD run (risk R_N, histograms of the reduced coordinate) and
+the two side by side (:func:`plot_comparison`).
 
 matplotlib is imported only when a figure is drawn, and only through its Agg canvas, so the
 global pyplot backend of the caller is left alone.
@@ -17,21 +18,43 @@ MAX_HISTOGRAMS = 4
 
 
 def plot_solution(sol: Solution, path=None):
-    """Draw the risk against t and the density evolution; save to ``path`` if given.
+    """Draw the risk against t (with the free energy on a twin axis when it differs from
+    R/(2α²), i.e. λ > 0 or β < ∞) and the density evolution; save to ``path`` if given.
 
     1-D grids: density profiles at a few snapshot times and a (t, coordinate) heatmap.
     2-D/3-D grids: the marginal density of each coordinate at a few snapshot times.
+    A stationary state (one snapshot at t = inf): the density of each coordinate only.
     Returns the matplotlib ``Figure``.
     """
+    if np.isinf(sol.t).all():
+        return _plot_stationary(sol, path)
     ncols = 3 if sol.grid.ndim == 1 else 1 + sol.grid.ndim
     fig, axes = _figure(ncols, [sol])
     _risk(axes[0], [(sol.t, sol.risk, None)], "risk R(ρ_t)")
+    training = sol.case["training"]
+    if sol.free_energy is not None and (float(training["beta"]) < np.inf
+                                        or training["lambda"] > 0):
+        _free_energy(axes[0], sol)
     for i, ax in enumerate(axes[1:1 + sol.grid.ndim]):
         _profiles(ax, sol, i)
     if sol.grid.ndim == 1:
         _heatmap(fig, axes[2], sol)
     return _finish(fig, path, f"{len(sol.t)} snapshots, t ∈ [{sol.t[0]:g}, {sol.t[-1]:g}]",
                    sol.attrs)
+
+
+def _plot_stationary(sol: Solution, path):
+    """The density of each coordinate of a stationary state, its risk and free energy."""
+    fig, axes = _figure(sol.grid.ndim, [sol])
+    energy = "" if sol.free_energy is None else f", F = {sol.free_energy[0]:.6g}"
+    for i, ax in enumerate(np.atleast_1d(axes)):
+        axis = sol.grid.axes[i]
+        ax.plot(axis.centres, _marginal(sol, i)[0], color="C0")
+        ax.set(xlabel=axis.name, ylabel=f"density of {axis.name}", xlim=(axis.lo, axis.hi),
+               title=f"R = {sol.risk[0]:.6g}{energy}")
+        ax.grid(True, alpha=0.3)
+    converged = {True: "", False: ", NOT converged"}.get(sol.attrs.get("converged"), "")
+    return _finish(fig, path, f"stationary (Gibbs) state{converged}", sol.attrs)
 
 
 def plot_sgd(result, path=None):
@@ -146,6 +169,15 @@ def _risk(ax, curves: list, ylabel: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     if any(label for _, _, label in curves):
         ax.legend(fontsize="small")
+
+
+def _free_energy(ax, sol: Solution) -> None:
+    """The free energy F(ρ_t) on a twin (right, linear) axis of the risk panel."""
+    twin = ax.twinx()
+    twin.plot(sol.t, sol.free_energy, "C3--", lw=1.2)
+    twin.set_ylabel("free energy F(ρ_t) (dashed)", color="C3")
+    twin.tick_params(axis="y", colors="C3")
+    ax.set_title("risk and free energy (dots: snapshots)")
 
 
 def _marginal(sol: Solution, i: int) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""``ddsolver.stationary``: the Gibbs fixed point of the noisy DD on the grid (MATH.md 3).
+
+The stationary states of the noisy DD solve ρ* ∝ exp(−β Ψ_λ(θ; ρ*)). On the grid, with the
+effective potential Φ_j(c) = base_j + Σ_k F̄_kj c_k of the finite-volume scheme (entropic term
+included) and the feature moments c = |cell| F̄ p, the discrete Gibbs state is
+
+    p_j(c) = exp(−β Φ_j(c)) / Z(c),    c = |cell| F̄ p(c),
+
+which is exactly steady under the Scharfetter–Gummel flux. The moments solve ∇H(c) = 0 for the
+strictly convex H(c) = ½|c|² + (1/β) log Z(c), whose gradient is c − |cell| F̄ p(c) and whose
+Hessian is I + β Cov_p(F̄): Newton's method with backtracking on H converges from any start.
+The unknowns are the rank K of the kernel, not the cells.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .errors import CaseError
+from .solution import Solution
+from .solve import as_case, build_run
+
+log = logging.getLogger("ddsolver")
+
+
+def gibbs_density(c, base, features, volume, beta):
+    """p(c) ∝ exp(−β(base + F̄ᵀc)) normalised on the grid, and log Z(c)."""
+    exponent = -beta * (base + features.T @ c)
+    log_z = logsumexp(exponent) + math.log(volume)
+    return np.exp(exponent - log_z), log_z
+
+
+def solve_moments(base, features, volume, beta, c0, tol, max_iter):
+    """Newton with backtracking on H(c) = ½|c|² + log Z(c)/β; returns (c, iterations, residual)."""
+    def merit(c):
+        p, log_z = gibbs_density(c, base, features, volume, beta)
+        return 0.5 * c @ c + log_z / beta, p
+
+    c = np.asarray(c0, float).copy()
+    value, p = merit(c)
+    for iteration in range(max_iter + 1):
+        weighted = features * (p * volume)
+        grad = c - weighted.sum(axis=1)
+        residual = float(np.max(np.abs(grad), initial=0.0))
+        if residual <= tol or iteration == max_iter:
+            return c, iteration, residual
+        mean = weighted.sum(axis=1)
+        covariance = weighted @ features.T - np.outer(mean, mean)
+        step = -np.linalg.solve(np.eye(c.size) + beta * covariance, grad)
+        length = 1.0
+        while True:
+            trial_value, trial_p = merit(c + length * step)
+            if trial_value <= value + 1e-4 * length * (grad @ step) or length < 1e-10:
+                break
+            length *= 0.5
+        c, value, p = c + length * step, trial_value, trial_p
+    return c, max_iter, residual
+
+
+def stationary(case, output=None, *, overwrite=False, progress=None) -> Solution:
+    """The discrete Gibbs state of a noisy case (one snapshot at t = ∞), by Newton's method on
+    the kernel moments; ``output`` writes it in the solution layout (docs/hdf5-format.md).
+    ``progress`` is accepted for symmetry with :func:`ddsolver.solve` (the solve is instant)."""
+    start = time.perf_counter()
+    case = as_case(case)
+    beta = case["training"]["beta"]
+    if math.isinf(beta):
+        raise CaseError("training.beta: a stationary (Gibbs) state needs beta < inf; the "
+                        "noiseless DD has a continuum of stationary points")
+    if case["pde"]["scheme"] != "fv":
+        raise CaseError("pde.scheme: stationary states are computed on the finite-volume grid "
+                        "(scheme = 'fv')")
+    if output is not None:
+        from .storage import check_output_path
+        check_output_path(output, overwrite)
+    grid, reduction, run = build_run(case)
+    pot = run.potential
+    pde = case["pde"]
+    c, iterations, residual = solve_moments(pot.base, pot.features, grid.cell_volume, beta,
+                                            pot.moments(run.density), pde["stationary_tol"],
+                                            pde["stationary_max_iter"])
+    density = gibbs_density(c, pot.base, pot.features, grid.cell_volume, beta)[0]
+    run.p[...] = density.reshape(run.p.shape)
+    run.t = math.inf
+    run.check_boundaries()
+    converged = residual <= pde["stationary_tol"]
+    attrs = {"scheme": "fv", "method": "newton", "iterations": iterations,
+             "residual": residual, "converged": converged, "kernel_rank": reduction.rank,
+             "run_time": time.perf_counter() - start}
+    log.info("Gibbs state: %d Newton iterations, residual %.2e", iterations, residual)
+    risk, free_energy = run.risk(), run.free_energy()
+    solution = Solution(t=np.array([math.inf]), risk=np.array([risk]),
+                        density=density.reshape((1,) + grid.shape), grid=grid, case=case,
+                        free_energy=np.array([free_energy]),
+                        diagnostics={"mass": np.array([grid.mass(density)])},
+                        attrs=dict(attrs, status="complete" if converged else "not converged"))
+    if output is not None:
+        from .storage import SolutionWriter
+        with SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs) as writer:
+            writer.append(math.inf, risk, density.reshape(grid.shape), free_energy=free_energy,
+                          mass=grid.mass(density))
+            writer.close(status="complete" if converged else
+                         f"failed: not converged after {iterations} iterations "
+                         f"(residual {residual:.2e})")
+    return solution
