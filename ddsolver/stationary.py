@@ -36,16 +36,17 @@ def gibbs_density(c, base, features, volume, beta):
 
 
 def solve_moments(base, features, volume, beta, c0, tol, max_iter):
-    """Newton with backtracking on H(c) = ½|c|² + log Z(c)/β; returns (c, iterations, residual)."""
-    def merit(c):
+    """Newton with backtracking on H(c) = ½|c|² + log Z(c)/β; returns (c, iterations, residual).
+    A trial step is accepted when it decreases H enough (Armijo), up to the round-off of H: near
+    the solution the decrease (about |∇H|²) falls below what double precision resolves."""
+    def state(c):
         p, log_z = gibbs_density(c, base, features, volume, beta)
-        return 0.5 * c @ c + log_z / beta, p
+        weighted = features * (p * volume)
+        return 0.5 * c @ c + log_z / beta, weighted, c - weighted.sum(axis=1)
 
     c = np.asarray(c0, float).copy()
-    value, p = merit(c)
+    value, weighted, grad = state(c)
     for iteration in range(max_iter + 1):
-        weighted = features * (p * volume)
-        grad = c - weighted.sum(axis=1)
         residual = float(np.max(np.abs(grad), initial=0.0))
         if residual <= tol or iteration == max_iter:
             return c, iteration, residual
@@ -54,11 +55,13 @@ def solve_moments(base, features, volume, beta, c0, tol, max_iter):
         step = -np.linalg.solve(np.eye(c.size) + beta * covariance, grad)
         length = 1.0
         while True:
-            trial_value, trial_p = merit(c + length * step)
-            if trial_value <= value + 1e-4 * length * (grad @ step) or length < 1e-10:
+            trial = state(c + length * step)
+            allowance = 1e-13 * max(1.0, abs(value))
+            if trial[0] <= value + 1e-4 * length * (grad @ step) + allowance or length < 1e-10:
                 break
             length *= 0.5
-        c, value, p = c + length * step, trial_value, trial_p
+        c = c + length * step
+        value, weighted, grad = trial
     return c, max_iter, residual
 
 
@@ -89,6 +92,8 @@ def stationary(case, output=None, *, overwrite=False, progress=None) -> Solution
     run.t = math.inf
     run.check_boundaries()
     converged = residual <= pde["stationary_tol"]
+    status = ("complete" if converged else
+              f"failed: not converged after {iterations} iterations (residual {residual:.2e})")
     attrs = {"scheme": "fv", "method": "newton", "iterations": iterations,
              "residual": residual, "converged": converged, "kernel_rank": reduction.rank,
              "run_time": time.perf_counter() - start}
@@ -98,13 +103,11 @@ def stationary(case, output=None, *, overwrite=False, progress=None) -> Solution
                         density=density.reshape((1,) + grid.shape), grid=grid, case=case,
                         free_energy=np.array([free_energy]),
                         diagnostics={"mass": np.array([grid.mass(density)])},
-                        attrs=dict(attrs, status="complete" if converged else "not converged"))
+                        attrs=dict(attrs, status=status))
     if output is not None:
         from .storage import SolutionWriter
         with SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs) as writer:
             writer.append(math.inf, risk, density.reshape(grid.shape), free_energy=free_energy,
                           mass=grid.mass(density))
-            writer.close(status="complete" if converged else
-                         f"failed: not converged after {iterations} iterations "
-                         f"(residual {residual:.2e})")
+            writer.close(status=status)
     return solution

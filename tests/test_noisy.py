@@ -449,3 +449,16 @@ def test_stationary_is_the_self_consistent_discrete_gibbs_state():
     q /= q.sum() * grid.cell_volume
     assert np.abs(q - p).sum() * grid.cell_volume < 1e-9
     assert np.abs(out).sum() * grid.cell_volume < 1e-8 * (2.0 / 400) / grid.cell_volume**2
+
+
+@pytest.mark.parametrize("dim, lam, beta, cells, r_max", [(10, 0.3, 100.0, 200, 4.0),
+                                                         (40, 0.1, 400.0, 800, 8.0),
+                                                         (20, 0.2, 400.0, 800, 8.0)])
+def test_stationary_newton_converges_to_round_off(dim, lam, beta, cells, r_max):
+    """Cases where Newton used to stall at a residual of 1e-9–1e-11 (the Armijo test on H fell
+    below round-off): now each converges to stationary_tol = 1e-12 in a handful of iterations."""
+    case = make_case(data={"dim": dim}, training={"t_final": 1.0, "beta": beta, "lambda": lam},
+                     pde={"grid": {"r": {"min": 0.0, "max": r_max, "cells": cells}}})
+    sol = ddsolver.stationary(case)
+    assert sol.attrs["converged"] and sol.attrs["iterations"] <= 20, sol.attrs
+    assert sol.attrs["status"] == "complete"

@@ -162,7 +162,7 @@ def test_validate_end_to_end_writes_the_report(tmp_path):
 
 def test_noisy_case_is_compared_with_its_gibbs_state(tmp_path):
     case = tiny_case(extra_kernel_dims=[])
-    case["training"].update({"lambda": 0.1, "beta": 100.0})
+    case["training"].update({"lambda": 0.2, "beta": 100.0})
     report = validate([case], report_dir=tmp_path / "report", workers=2,
                       cache_dir=tmp_path / "cache", progress=False)
     rows = {r["metric"]: r for r in report.metrics["rows"]}
