@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from .transport import _axis_view
+from .transport import _axis_view, positivity_rate
 
 
 @njit(cache=True)
@@ -60,12 +60,7 @@ def sg_rhs(p, phi, spacing, diffusion, beta, out, outflow):
                     o3[a, j, b] += leave_left - leave_right
                     q3[a, j - 1, b] += leave_left
                     q3[a, j, b] += leave_right
-    rate = 0.0
-    flat_p, flat_out = p.reshape(-1), outflow.reshape(-1)
-    for j in range(flat_p.size):
-        if flat_p[j] > 0.0:
-            rate = max(rate, flat_out[j] / flat_p[j])
-    return rate
+    return positivity_rate(p, outflow)
 
 
 def _bernoulli_numpy(z):

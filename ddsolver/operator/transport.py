@@ -74,6 +74,18 @@ def face_velocities(psi, spacing, xi, u0, u1, u2):
 
 
 @njit(cache=True)
+def positivity_rate(p, outflow):
+    """max over cells with p > 0 of outflow / p (0 if there are none): 1/rate is the longest
+    forward-Euler step that keeps every cell non-negative."""
+    rate = 0.0
+    flat_p, flat_out = p.reshape(-1), outflow.reshape(-1)
+    for j in range(flat_p.size):
+        if flat_p[j] > 0.0:
+            rate = max(rate, flat_out[j] / flat_p[j])
+    return rate
+
+
+@njit(cache=True)
 def transport_rhs(p, u0, u1, u2, spacing, kind, out, outflow):
     """out = −∇·(p u) with upwind fluxes (see module docstring); returns the positivity rate
     max_{j: p_j > 0} outflow_j / p_j, outflow_j being the total flux out of cell j per volume."""
@@ -105,12 +117,7 @@ def transport_rhs(p, u0, u1, u2, spacing, kind, out, outflow):
                         continue
                     o3[a, j - 1, b] -= flux
                     o3[a, j, b] += flux
-    rate = 0.0
-    flat_p, flat_out = p.reshape(-1), outflow.reshape(-1)
-    for j in range(flat_p.size):
-        if flat_p[j] > 0.0:
-            rate = max(rate, flat_out[j] / flat_p[j])
-    return rate
+    return positivity_rate(p, outflow)
 
 
 # -- plain-numpy twins ---------------------------------------------------------------------------
