@@ -413,7 +413,9 @@ def test_stationary_matches_long_time_solution(integrator):
     print("risk", sol.risk - gibbs.risk[0], "F", sol.free_energy - gibbs.free_energy[0],
           gibbs.attrs, "steps", sol.diagnostics["steps"])
     assert abs(sol.risk[-1] - gibbs.risk[0]) < 1e-6
-    assert np.all(sol.free_energy >= gibbs.free_energy[0] - 1e-12)
+    # F(Gibbs) is the minimum; 1e-10 allows for the ~1e-11 mass lost to round-off over the
+    # ~10⁵ explicit steps (a density of mass 1 − δ has F lower by about δ log-terms)
+    assert np.all(sol.free_energy >= gibbs.free_energy[0] - 1e-10)
     assert np.abs(sol.density[-1] - gibbs.density[0]).sum() * sol.grid.cell_volume < 1e-6
 
 
