@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from .transport import _axis_view, positivity_rate
+from .transport import axis_view, positivity_rate
 
 
 @njit(cache=True)
@@ -43,10 +43,10 @@ def sg_rhs(p, phi, spacing, diffusion, beta, out, outflow):
     out[:] = 0.0
     outflow[:] = 0.0
     for axis in range(3):
-        p3 = _axis_view(p, axis)
-        f3 = _axis_view(phi, axis)
-        o3 = _axis_view(out, axis)
-        q3 = _axis_view(outflow, axis)
+        p3 = axis_view(p, axis)
+        f3 = axis_view(phi, axis)
+        o3 = axis_view(out, axis)
+        q3 = axis_view(outflow, axis)
         h = spacing[axis]
         scale = diffusion / (h * h)
         before, n, after = p3.shape

@@ -46,7 +46,7 @@ def upwind_face_value(pc, d_far, d_near, kind):
 
 
 @njit(cache=True)
-def _axis_view(arr, axis):
+def axis_view(arr, axis):
     """(before, n, after) view of a C-contiguous 3-D array along ``axis``."""
     n0, n1, n2 = arr.shape
     if axis == 0:
@@ -61,8 +61,8 @@ def face_velocities(psi, spacing, xi, u0, u1, u2):
     """u_k = −2ξ Δ_k ψ̄ / h_k on interior faces of every axis, 0 on boundary faces."""
     faces = (u0, u1, u2)
     for axis in range(3):
-        p3 = _axis_view(psi, axis)
-        u3 = _axis_view(faces[axis], axis)
+        p3 = axis_view(psi, axis)
+        u3 = axis_view(faces[axis], axis)
         scale = -2.0 * xi / spacing[axis]
         before, n, after = p3.shape
         for a in range(before):
@@ -93,10 +93,10 @@ def transport_rhs(p, u0, u1, u2, spacing, kind, out, outflow):
     out[:] = 0.0
     outflow[:] = 0.0
     for axis in range(3):
-        p3 = _axis_view(p, axis)
-        u3 = _axis_view(faces[axis], axis)
-        o3 = _axis_view(out, axis)
-        f3 = _axis_view(outflow, axis)
+        p3 = axis_view(p, axis)
+        u3 = axis_view(faces[axis], axis)
+        o3 = axis_view(out, axis)
+        f3 = axis_view(outflow, axis)
         inv_h = 1.0 / spacing[axis]
         before, n, after = p3.shape
         for a in range(before):

@@ -37,8 +37,12 @@ class SemiImplicitStepper:
         self.base, self.features, self.volume = base, features, volume
         self.spacing, self.beta, self.schedule, self.tol = spacing, beta, schedule, tol
 
-    def _step(self, p, t, h):
-        _, phi = lowrank_potential_numpy(p.ravel(), self.base, self.features, self.volume)
+    def _potential(self, p):
+        """Φ̄(p) = base + F̄ᵀc(p), the effective potential frozen over a step from p."""
+        return lowrank_potential_numpy(p.ravel(), self.base, self.features, self.volume)[1]
+
+    def _step(self, p, phi, t, h):
+        """One implicit step of size h from p with the frozen potential phi = Φ̄(p)."""
         xi = float(schedule_value(*self.schedule, t + h))
         diffusion = 2 * xi / self.beta
         if p.shape[1] == p.shape[2] == 1:              # 1-D: a tridiagonal LAPACK solve
@@ -57,18 +61,21 @@ class SemiImplicitStepper:
     def advance(self, p, t, t_end, dt, max_steps):
         """Advance ``p`` in place to t_end; returns (t, dt, steps, rejected, status)."""
         steps = rejected = 0
+        phi = self._potential(p)                 # Φ̄(p), shared by both first steps and retries
         while t_end - t > 1e-13 * max(1.0, abs(t_end)):
             if steps >= max_steps:
                 return t, dt, steps, rejected, 2
             h = min(dt, t_end - t)
-            full = self._step(p, t, h)
-            half = self._step(self._step(p, t, 0.5 * h), t + 0.5 * h, 0.5 * h)
+            full = self._step(p, phi, t, h)
+            midway = self._step(p, phi, t, 0.5 * h)
+            half = self._step(midway, self._potential(midway), t + 0.5 * h, 0.5 * h)
             err = self.volume * np.abs(half - full).sum() / self.tol
             if err > 1.0:
                 rejected += 1
                 dt = h * max(MIN_SHRINK, 0.9 / np.sqrt(err))
                 continue
             p[...] = half
+            phi = self._potential(p)
             t += h
             steps += 1
             dt = h * (MAX_GROWTH if err == 0 else min(MAX_GROWTH, 0.9 / np.sqrt(err)))
