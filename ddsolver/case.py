@@ -22,15 +22,25 @@ from .errors import CaseError
 INF = math.inf
 REQUIRED = object()
 
-DATA_KINDS = ("isotropic_gaussians",)
-UNIT_KINDS = ("w",)
+DATA_KINDS = ("isotropic_gaussians", "anisotropic_gaussians", "custom")
+UNIT_KINDS = ("w", "aw", "awb")
 SCHEMES = ("fv", "lagrangian")
 INTEGRATORS = ("auto", "ssprk3", "semi_implicit")
 RECONSTRUCTIONS = ("minmod", "mc", "upwind3")
 INIT_KINDS = ("gaussian", "point", "density", "samples")
+CUSTOM_INIT_KINDS = ("product", "density")
 SCHEDULE_KINDS = ("constant", "power")
-COORDINATES = {("isotropic_gaussians", "w"): ("r",)}
-DEFAULT_AXES = {"r": {"min": 0.0, "max": 8.0, "cells": 3200}}
+COORDINATES = {("isotropic_gaussians", "w"): ("r",), ("isotropic_gaussians", "aw"): ("a", "r"),
+               ("isotropic_gaussians", "awb"): ("a", "b", "r"),
+               ("anisotropic_gaussians", "w"): ("r1", "r2"),
+               ("anisotropic_gaussians", "aw"): ("a", "r1", "r2")}
+RADIAL = ("r", "r1", "r2")              # norms: min >= 0, natural boundary at 0
+DEFAULT_RANGES = {"r": (0.0, 8.0), "r1": (0.0, 4.0), "r2": (0.0, 4.0), "a": (-4.0, 4.0),
+                  "b": (-4.0, 4.0)}
+DEFAULT_CELLS = {1: 3200, 2: 200, 3: 64}        # per axis, by grid dimension
+SCALAR_LAW_KINDS = ("constant", "uniform", "normal")
+DEFAULT_SCALAR_LAWS = {"a": {"kind": "constant", "value": 1.0},
+                       "b": {"kind": "constant", "value": 0.0}}
 
 
 # -- scalar checks --------------------------------------------------------------------------------
@@ -69,6 +79,13 @@ def _choice(key, value, options):
     if value not in options:
         _fail(key, "one of " + ", ".join(repr(o) for o in options), value)
     return value
+
+
+def _kind(key, table, options, default=REQUIRED):
+    """The ``kind`` entry of a table, checked against ``options``."""
+    if "kind" not in _table(key, table) and default is REQUIRED:
+        raise CaseError(f"{key}.kind: required key is missing")
+    return _choice(f"{key}.kind", table.get("kind", default), options)
 
 
 def _table(key, value):
@@ -114,17 +131,36 @@ def _float_array(key, value):
 
 # -- tables ---------------------------------------------------------------------------------------
 
-def _data(key, t):
-    return _take(key, t, {
-        "kind": (lambda k, v: _choice(k, v, DATA_KINDS), REQUIRED),
-        "delta": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True, hi_open=True), REQUIRED),
-        "dim": (lambda k, v: _integer(k, v, lo=1), REQUIRED),
-    })
+def _path(key, value, base_dir):
+    if not isinstance(value, str):
+        _fail(key, "a path", value)
+    path = Path(value)
+    return str(path if path.is_absolute() or base_dir is None else Path(base_dir) / path)
 
 
-def _network(key, t):
+def _data(key, t, base_dir):
+    kind = _kind(key, t, DATA_KINDS)
+    if kind == "custom":
+        return _take(key, t, {"kind": (_choice_any, kind),
+                              "file": (lambda k, v: _path(k, v, base_dir), REQUIRED),
+                              "params": (_table, {})})
+    spec = {"kind": (_choice_any, kind),
+            "delta": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True, hi_open=True),
+                      REQUIRED),
+            "dim": (lambda k, v: _integer(k, v, lo=1), REQUIRED)}
+    if kind == "anisotropic_gaussians":
+        spec["signal_dim"] = (lambda k, v: _integer(k, v, lo=1), REQUIRED)
+    out = _take(key, t, spec)
+    if kind == "anisotropic_gaussians" and not out["signal_dim"] < out["dim"]:
+        _fail(f"{key}.signal_dim", f"an integer < dim = {out['dim']}", out["signal_dim"])
+    return out
+
+
+def _network(key, t, custom):
     from .problem.activations import ACTIVATIONS
 
+    if custom:
+        return _take(key, t, {"scale": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1.0)})
     out = _take(key, t, {
         "unit": (lambda k, v: _choice(k, v, UNIT_KINDS), "w"),
         "activation": (lambda k, v: _choice(k, v, tuple(ACTIVATIONS)), REQUIRED),
@@ -160,25 +196,66 @@ def _training(key, t):
     })
 
 
-def _init(key, t, base_dir):
-    kind = _choice(f"{key}.kind", _table(key, t).get("kind", "gaussian"), INIT_KINDS)
-    if kind in ("gaussian", "point"):
-        return _take(key, t, {"kind": (_choice_any, kind),
-                              "kappa": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), REQUIRED)})
+def _scalar_law(key, t):
+    kind = _kind(key, t, SCALAR_LAW_KINDS)
+    number = (lambda k, v: _real(k, v), REQUIRED)
+    if kind == "constant":
+        return _take(key, t, {"kind": (_choice_any, kind), "value": number})
+    if kind == "normal":
+        return _take(key, t, {"kind": (_choice_any, kind), "mean": number,
+                              "std": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), REQUIRED)})
+    out = _take(key, t, {"kind": (_choice_any, kind), "low": number, "high": number})
+    if not out["high"] > out["low"]:
+        _fail(f"{key}.high", f"a number > low = {out['low']:g}", out["high"])
+    return out
+
+
+def _values(key, t, kind, base_dir):
+    """The 'values' / 'file' pair of the density and samples kinds, as an array."""
     table = _take(key, t, {"kind": (_choice_any, kind), "values": (_float_array, None),
                            "file": (lambda k, v: v if isinstance(v, str) else _fail(k, "a path", v),
                                     None)})
     if (table["values"] is None) == (table["file"] is None):
         raise CaseError(f"{key}: give exactly one of 'values' and 'file' for kind = {kind!r}")
     if table["file"] is not None:
-        path = Path(table.pop("file"))
-        path = path if path.is_absolute() or base_dir is None else Path(base_dir) / path
+        path = Path(_path(f"{key}.file", table.pop("file"), base_dir))
         table["values"] = _float_array(f"{key}.file", _read_array(f"{key}.file", path))
     else:
         del table["file"]
     if np.any(table["values"] < 0):
         _fail(f"{key}.values", "non-negative numbers", "an array with negative entries")
     return table
+
+
+def _init(key, t, base_dir, coords, data_kind):
+    """[init]: the law of w (or, for custom problems, one scalar law per coordinate), and scalar
+    laws for the coordinates a and b of the units that have them."""
+    t = _table(key, t)
+    custom = data_kind == "custom"
+    kinds = CUSTOM_INIT_KINDS if custom else INIT_KINDS
+    kind = _kind(key, t, kinds, kinds[0])
+    scalars = [c for c in coords if c not in RADIAL] if kind != "density" else []
+    own = {k: v for k, v in t.items() if k not in scalars}
+    if kind in ("density", "samples"):
+        out = _values(key, own, kind, base_dir)
+    elif kind == "product":
+        out = _take(key, own, {"kind": (_choice_any, kind)})
+    else:
+        out = _take(key, own, {"kind": (_choice_any, kind),
+                               "kappa": (lambda k, v: _real(k, v, lo=0.0, lo_open=True),
+                                         REQUIRED)})
+    if data_kind == "anisotropic_gaussians" and kind in ("point", "samples"):
+        _fail(f"{key}.kind", "'gaussian' or 'density' for anisotropic data (r1 and r2 need a "
+              "law of w)", kind)
+    for name in scalars:
+        if name in t:
+            out[name] = _scalar_law(f"{key}.{name}", t[name])
+        elif custom:
+            raise CaseError(f"{key}.{name}: required key is missing (a law for each coordinate "
+                            "of the custom problem, or kind = 'density')")
+        else:
+            out[name] = copy.deepcopy(DEFAULT_SCALAR_LAWS[name])
+    return out
 
 
 def _read_array(key, path):
@@ -190,11 +267,13 @@ def _read_array(key, path):
         raise CaseError(f"{key}: cannot read {str(path)!r} as numbers ({exc})") from None
 
 
-def _axis(key, t):
+def _axis(key, t, name, ndim):
+    lo_default, hi_default = DEFAULT_RANGES.get(name, (REQUIRED, REQUIRED))
+    lowest = 0.0 if name in RADIAL else -INF
     out = _take(key, t, {
-        "min": (lambda k, v: _real(k, v, lo=0.0), 0.0),
-        "max": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), REQUIRED),
-        "cells": (lambda k, v: _integer(k, v, lo=2), 3200),
+        "min": (lambda k, v: _real(k, v, lo=lowest), lo_default),
+        "max": (lambda k, v: _real(k, v, lo=lowest), hi_default),
+        "cells": (lambda k, v: _integer(k, v, lo=2), DEFAULT_CELLS[ndim]),
     })
     if out["max"] <= out["min"]:
         _fail(f"{key}.max", f"a number > min = {out['min']:g}", out["max"])
@@ -202,12 +281,11 @@ def _axis(key, t):
 
 
 def _pde(key, t, coords, data, t_final):
-    grid_default = {c: DEFAULT_AXES[c] for c in coords}
     out = _take(key, t, {
-        "kernel_dim": (lambda k, v: _integer(k, v, lo=1, allow_inf=True), data["dim"]),
+        "kernel_dim": (lambda k, v: _integer(k, v, lo=1, allow_inf=True), data.get("dim", INF)),
         "scheme": (lambda k, v: _choice(k, v, SCHEMES), "fv"),
         "integrator": (lambda k, v: _choice(k, v, INTEGRATORS), "auto"),
-        "grid": (_table, grid_default),
+        "grid": (_table, {}),
         "snapshot_times": (_choice_any, None),
         "cfl": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True), 0.9),
         "tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-7),
@@ -220,10 +298,15 @@ def _pde(key, t, coords, data, t_final):
         "rtol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-10),
         "stationary_tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-12),
         "stationary_max_iter": (lambda k, v: _integer(k, v, lo=1), 100),
+        "threads": (lambda k, v: _integer(k, v, lo=1), None),
     })
     grid = _table(f"{key}.grid", out["grid"])
     _reject_unknown(f"{key}.grid", grid, coords)
-    out["grid"] = {c: _axis(f"{key}.grid.{c}", grid.get(c, grid_default[c])) for c in coords}
+    out["grid"] = {c: _axis(f"{key}.grid.{c}", grid.get(c, {}), c, len(coords)) for c in coords}
+    if (data["kind"] == "anisotropic_gaussians" and out["kernel_dim"] != INF
+            and out["kernel_dim"] != data["dim"]):
+        _fail(f"{key}.kernel_dim", f"inf or data.dim = {data['dim']} for anisotropic data "
+              "(the finite-d kernel needs both block dimensions)", out["kernel_dim"])
     if out["snapshot_times"] is None:
         out["snapshot_times"] = np.linspace(0.0, t_final, 101)
     else:
@@ -279,12 +362,25 @@ def _sweep(key, t):
     return out
 
 
-def _validate(key, t, t_final):
+def _per_coordinate(key, value, coords):
+    """A positive number for every coordinate, or a table {coordinate: number}; returns
+    {coordinate: number or None}."""
+    if isinstance(value, dict):
+        _reject_unknown(key, value, coords)
+        return {c: None if value.get(c) is None else _real(f"{key}.{c}", value[c], lo=0.0,
+                                                           lo_open=True) for c in coords}
+    if value is None:
+        return dict.fromkeys(coords)
+    return dict.fromkeys(coords, _real(key, value, lo=0.0, lo_open=True))
+
+
+def _validate(key, t, t_final, coords):
     optional_positive = (lambda k, v: _real(k, v, lo=0.0, lo_open=True), None)
+    per_coordinate = (lambda k, v: _per_coordinate(k, v, coords), dict.fromkeys(coords))
     out = _take(key, t, {
         "risk_tol": optional_positive,
-        "w1_tol": optional_positive,
-        "mean_r_tol": optional_positive,
+        "w1_tol": per_coordinate,
+        "mean_tol": per_coordinate,
         "t_max": (lambda k, v: _real(k, v, lo=0.0, lo_open=True, hi=t_final), t_final),
         "extra_kernel_dims": (lambda k, v: [_integer(f"{k}[{i}]", x, lo=1, allow_inf=True)
                                             for i, x in enumerate(v)]
@@ -296,22 +392,38 @@ def _validate(key, t, t_final):
     return out
 
 
+def coordinates(data: dict, network: dict) -> tuple[str, ...]:
+    """The reduced coordinates of a model, in grid-axis order (docs/case-file.md)."""
+    if data["kind"] == "custom":
+        from .problem.user import load_problem
+        return tuple(load_problem({"data": data}).coords)
+    key = (data["kind"], network["unit"])
+    if key not in COORDINATES:
+        raise CaseError(f"network.unit: {network['unit']!r} on {data['kind']} needs the four "
+                        "coordinates (a, b, r1, r2), more than the 3-D grids ddsolver solves on; "
+                        "use unit = 'w' or 'aw'")
+    return COORDINATES[key]
+
+
 def normalize_case(case: dict, base_dir=None) -> dict:
     """Check a case and return a copy with every default filled in (see module docstring)."""
     case = _table("case", case)
     _reject_unknown("", case, ("data", "network", "training", "init", "pde", "sgd", "validate"))
-    for name in ("data", "network", "training", "init"):
+    if "data" not in case:
+        raise CaseError("data: required table is missing")
+    data = _data("data", case["data"], base_dir)
+    custom = data["kind"] == "custom"
+    for name in ("training", "init") + (() if custom else ("network",)):
         if name not in case:
             raise CaseError(f"{name}: required table is missing")
-    data = _data("data", case["data"])
-    network = _network("network", case["network"])
+    network = _network("network", case.get("network", {}), custom)
     training = _training("training", case["training"])
-    init = _init("init", case["init"], base_dir)
-    coords = COORDINATES[(data["kind"], network["unit"])]
+    coords = coordinates(data, network)
+    init = _init("init", case["init"], base_dir, coords, data["kind"])
     t_final = training["t_final"]
     pde = _pde("pde", case.get("pde", {}), coords, data, t_final)
     sgd = _sgd("sgd", case.get("sgd", {}), pde["snapshot_times"], t_final)
-    validate = _validate("validate", case.get("validate", {}), t_final)
+    validate = _validate("validate", case.get("validate", {}), t_final, coords)
     return {"data": data, "network": network, "training": training, "init": init, "pde": pde,
             "sgd": sgd, "validate": validate}
 

@@ -291,19 +291,21 @@ def _run_rows(sol) -> list[tuple[str, str]]:
 
 
 def _sgd_rows(result) -> list[tuple[str, str]]:
-    """Network, seed, snapshots, risk, r and wall time of an SGD run."""
+    """Network, seed, snapshots, risk, reduced coordinates and wall time of an SGD run."""
     sgd = result.case["sgd"]
-    rows = [("network", f"N = {sgd['neurons']} units, d = {result.case['data']['dim']}; "
-                        f"eps = {sgd['eps']:g}, batch {sgd['batch']}, seed {result.seed}"),
+    dim = result.case["data"].get("dim")
+    rows = [("network", f"N = {sgd['neurons']} units" + (f", d = {dim}" if dim else "")
+             + f"; eps = {sgd['eps']:g}, batch {sgd['batch']}, seed {result.seed}"),
             ("snapshots", f"{len(result.t)}" + (f", t in [{result.t[0]:g}, {result.t[-1]:g}]"
                                                   if len(result.t) else ""))]
     if len(result.t):
-        r = result.coords["r"]
-        rows += [("risk", f"{result.risk[0]:.6g} at t = {result.t[0]:g}  ->  "
-                          f"{result.risk[-1]:.6g} at t = {result.t[-1]:g}  (exact R_N)"),
-                 ("r = |w|", f"mean {r[0].mean():.4g}, max {r[0].max():.4g} at t = "
-                             f"{result.t[0]:g}  ->  mean {r[-1].mean():.4g}, max "
-                             f"{r[-1].max():.4g} at t = {result.t[-1]:g}")]
+        rows.append(("risk", f"{result.risk[0]:.6g} at t = {result.t[0]:g}  ->  "
+                             f"{result.risk[-1]:.6g} at t = {result.t[-1]:g}  (exact R_N)"))
+        for name, x in result.coords.items():
+            rows.append((name, f"mean {x[0].mean():.4g}, range [{x[0].min():.4g}, "
+                               f"{x[0].max():.4g}] at t = {result.t[0]:g}  ->  mean "
+                               f"{x[-1].mean():.4g}, range [{x[-1].min():.4g}, "
+                               f"{x[-1].max():.4g}] at t = {result.t[-1]:g}"))
     rows.append(("weights", "saved" if result.weights is not None else "not saved"))
     if "run_time" in result.attrs:
         rows.append(("wall time", f"{result.attrs['run_time']:.3g} s"))

@@ -48,6 +48,13 @@ class Solution:
         axes = tuple(range(1, self.density.ndim))
         return (self.density * x**order).sum(axis=axes) * self.grid.cell_volume
 
+    def marginal(self, coord: str) -> np.ndarray:
+        """(n, cells) density of the coordinate ``coord`` alone for every snapshot: the density
+        summed over the other axes times their cell volumes."""
+        i = self.grid.names.index(coord)
+        others = tuple(k + 1 for k in range(self.grid.ndim) if k != i)
+        return self.density.sum(axis=others) * (self.grid.cell_volume / self.grid.spacing[i])
+
     def __repr__(self) -> str:
         status = self.attrs.get("status", "in memory")
         return (f"Solution({len(self.t)} snapshots, t ∈ [{self.t[0]:g}, {self.t[-1]:g}], "

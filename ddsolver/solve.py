@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .case import normalize_case, read_case
+from .case import RADIAL, normalize_case, read_case
 from .errors import CaseError
 from .grid import CartesianGrid
 from .operator.lowrank import LowRankPotential
 from .problem.activations import make_activation
-from .problem.data import IsotropicGaussians
+from .problem.data import make_data
 from .problem.initial import InitialLaw
 from .problem.schedule import Schedule
 from .reduction.radial import RadialReduction
@@ -36,14 +36,38 @@ def as_case(case) -> dict:
     return normalize_case(case)
 
 
-def build_reduction(case: dict, grid: CartesianGrid) -> RadialReduction:
-    data = IsotropicGaussians(case["data"]["delta"], case["data"]["dim"])
-    net, pde = case["network"], case["pde"]
+def build_reduction(case: dict, grid: CartesianGrid):
+    """The reduction of a case's model on its grid (docs/case-file.md lists the models)."""
+    data_spec, net, pde = case["data"], case["network"], case["pde"]
+    lam = case["training"]["lambda"]
+    if data_spec["kind"] == "custom":
+        from .problem.user import load_problem  # TEMP-LOCAL
+        return load_problem(case).reduction(grid, scale=net["scale"], lam=lam)
     activation = make_activation(net["activation"], net["activation_params"])
-    return RadialReduction(activation, data, pde["kernel_dim"], scale=net["scale"],
-                           lam=case["training"]["lambda"], tol=pde["kernel_tol"],
-                           max_terms=pde["kernel_max_terms"],
-                           probe_r=np.append(grid.axes[0].centres, grid.axes[0].hi))
+    data = make_data(data_spec)
+    options = {"scale": net["scale"], "lam": lam, "tol": pde["kernel_tol"],
+               "max_terms": pde["kernel_max_terms"]}
+    probe = {axis.name: np.append(axis.centres, axis.hi) for axis in grid.axes}
+    if data_spec["kind"] != "isotropic_gaussians" or net["unit"] != "w":  # TEMP-LOCAL
+        from .reduction.anisotropic import AnisotropicReduction
+        from .reduction.second_layer import BiasedRadialReduction, SecondLayerReduction
+    if data_spec["kind"] == "anisotropic_gaussians":
+        inner = AnisotropicReduction(activation, data, pde["kernel_dim"],
+                                     probe=(probe["r1"], probe["r2"]), **options)
+    elif net["unit"] == "awb":
+        inner = BiasedRadialReduction(activation, data, pde["kernel_dim"], probe_b=probe["b"],
+                                      probe_r=probe["r"], **options)
+    else:
+        inner = RadialReduction(activation, data, pde["kernel_dim"], probe_r=probe["r"],
+                                **options)
+    return SecondLayerReduction(inner) if net["unit"] in ("aw", "awb") else inner
+
+
+def open_ends(grid: CartesianGrid) -> list[tuple[int, int]]:
+    """(axis, side) pairs of grid edges that are not natural boundaries: every edge except
+    min = 0 of a norm coordinate (r, r1, r2)."""
+    return [(i, side) for i, axis in enumerate(grid.axes) for side in (0, 1)
+            if side == 1 or axis.lo > 0 or axis.name not in RADIAL]
 
 
 def integrator(case: dict) -> str:
@@ -63,24 +87,27 @@ def build_run(case: dict):
     """The grid and a ready-to-advance run (finite volumes or Lagrangian) for a normalised case."""
     pde = case["pde"]
     beta = case["training"]["beta"]
+    grid = CartesianGrid.from_dict(pde["grid"])
     if pde["scheme"] == "lagrangian" and beta < math.inf:
         raise CaseError("pde.scheme: the Lagrangian scheme is noiseless only (training.beta = "
                         "inf); use scheme = 'fv' for noisy dynamics")
-    grid = CartesianGrid.from_dict(pde["grid"])
+    if pde["scheme"] == "lagrangian" and grid.names != ("r",):
+        raise CaseError(f"pde.scheme: the Lagrangian scheme solves the radial model (r) only, "
+                        f"not coordinates {grid.names}; use scheme = 'fv'")
     reduction = build_reduction(case, grid)
     schedule = Schedule.from_dict(case["training"]["schedule"])
-    initial = InitialLaw(case["init"], case["data"]["dim"])
+    initial = InitialLaw(case["init"], case["data"].get("dim"), case["data"].get("signal_dim"))
     if pde["scheme"] == "lagrangian":
         positions, weights = initial.particles(pde["particles"], grid)
         run = LagrangianRun(reduction, positions, weights, schedule, grid, rtol=pde["rtol"],
                             on_boundary=pde["on_boundary"])
     else:
         potential = LowRankPotential(reduction, grid, beta=beta)
-        open_ends = [(0, 1)] + ([(0, 0)] if grid.axes[0].lo > 0 else [])
         run = FiniteVolumeRun(potential, initial.cell_density(grid), schedule,
-                              integrator=integrator(case), cfl=pde["cfl"],
-                              tol=pde["tol"], reconstruction=pde["reconstruction"], open_ends=open_ends,
-                              on_boundary=pde["on_boundary"], boundary_mass=pde["boundary_mass"])
+                              integrator=integrator(case), cfl=pde["cfl"], tol=pde["tol"],
+                              reconstruction=pde["reconstruction"], open_ends=open_ends(grid),
+                              on_boundary=pde["on_boundary"], boundary_mass=pde["boundary_mass"],
+                              **({"threads": pde["threads"]} if pde["threads"] else {}))  # TEMP
     return grid, reduction, run
 
 

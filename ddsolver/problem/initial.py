@@ -1,13 +1,18 @@
-"""Initial laws of the radial coordinate r = |w| (MATH.md 4.1).
+"""Initial laws of the reduced coordinates (MATH.md 4.1–4.3), from the ``[init]`` table.
 
-- ``gaussian``: w ~ N(0, κ²/d I_d), so r = κ χ_d / √d (χ_d: chi law with d degrees of freedom);
-- ``point``:    all mass at r = κ;
-- ``density``:  a density given by its values on the grid cells (normalised here);
-- ``samples``:  the empirical law of given radii.
+Law of w (coordinate r = |w|, or r1 = |w_{1:s₀}|, r2 = |w_{s₀+1:d}| for anisotropic data):
 
-Each law gives cell averages of its density on a grid (exact cell masses for ``gaussian``;
-mean-preserving linear deposit for ``point`` and ``samples``) and equal-mass particles for the
-Lagrangian scheme (quantiles at levels (i − ½)/n, or the samples themselves).
+- ``gaussian``: w ~ N(0, κ²/d I_d), so r = κ χ_d/√d, and r1 = κ χ_{s₀}/√d, r2 = κ χ_{d−s₀}/√d
+  independently (χ_k: the chi law with k degrees of freedom);
+- ``point``:    all mass at r = κ (isotropic data only);
+- ``density``:  a density given by its values on the grid cells (C order, normalised here);
+- ``samples``:  the empirical law of given radii (isotropic data only).
+
+Scalar coordinates (a, b, or the coordinates of a custom problem) are independent of w and of
+each other, each with a :class:`ScalarLaw`: ``constant`` (value), ``uniform`` (low, high) or
+``normal`` (mean, std). The initial density on a grid is the product of the per-coordinate cell
+masses divided by the cell volume (exact cell masses for continuous laws; a mean-preserving linear
+deposit for point masses). Equal-mass particles of r serve the Lagrangian scheme.
 """
 
 from __future__ import annotations
@@ -16,64 +21,134 @@ import numpy as np
 from scipy import stats
 
 from ..errors import CaseError
-from ..grid import CartesianGrid
+from ..grid import Axis, CartesianGrid
+
+RADIAL = ("r", "r1", "r2")           # coordinates that are norms (natural boundary at 0)
 
 
-def deposit(positions, weights, grid: CartesianGrid) -> np.ndarray:
-    """Cell densities of point masses, each split linearly between its two nearest cell centres
-    (this keeps total mass and mean). Positions outside [first centre, last centre] go to the
-    end cells (but stay inside the grid)."""
-    axis = grid.axes[0]
+def axis_deposit(positions, weights, axis: Axis) -> np.ndarray:
+    """Cell masses of point masses on one axis, each split linearly between its two nearest cell
+    centres (this keeps total mass and mean). Positions outside [first centre, last centre] go
+    to the end cells."""
     x = (np.asarray(positions, float) - axis.centres[0]) / axis.spacing
     x = np.clip(x, 0.0, axis.cells - 1)
     left = np.minimum(np.floor(x).astype(int), axis.cells - 2)
     frac = x - left
     mass = np.bincount(left, weights * (1 - frac), minlength=axis.cells)
-    mass += np.bincount(left + 1, weights * frac, minlength=axis.cells)
-    return mass / axis.spacing
+    return mass + np.bincount(left + 1, weights * frac, minlength=axis.cells)
+
+
+def deposit(positions, weights, grid: CartesianGrid) -> np.ndarray:
+    """Cell densities of point masses on a 1-D grid (see :func:`axis_deposit`)."""
+    return axis_deposit(positions, weights, grid.axes[0]) / grid.axes[0].spacing
+
+
+def _outside_error(key, what, outside, axis: Axis):
+    raise CaseError(f"{key}: the {what} puts mass {outside:.2e} outside pde.grid.{axis.name} = "
+                    f"[{axis.lo:g}, {axis.hi:g}]")
+
+
+def _continuous_masses(law, axis: Axis, key: str, what: str, outside_tol: float) -> np.ndarray:
+    mass = np.diff(law.cdf(axis.edges))
+    outside = 1.0 - mass.sum()
+    if outside > outside_tol:
+        _outside_error(key, what, outside, axis)
+    return mass / mass.sum()
+
+
+class ScalarLaw:
+    """Law of one scalar coordinate: {"kind": "constant", "value"} | {"kind": "uniform", "low",
+    "high"} | {"kind": "normal", "mean", "std"} (a normalised ``[init]`` sub-table)."""
+
+    KINDS = ("constant", "uniform", "normal")
+
+    def __init__(self, spec: dict):
+        self.spec = dict(spec)
+        self.kind = spec["kind"]
+
+    def __repr__(self):
+        return f"ScalarLaw({self.spec})"
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n independent draws."""
+        s = self.spec
+        if self.kind == "constant":
+            return np.full(n, float(s["value"]))
+        if self.kind == "uniform":
+            return rng.uniform(s["low"], s["high"], n)
+        return rng.normal(s["mean"], s["std"], n)
+
+    def cell_masses(self, axis: Axis, key: str = "init", outside_tol: float = 1e-12) -> np.ndarray:
+        """Masses of the cells of ``axis`` (summing to 1); CaseError naming ``key`` if the law
+        puts more than ``outside_tol`` outside the axis."""
+        s = self.spec
+        if self.kind == "constant":
+            if not axis.lo <= s["value"] <= axis.hi:
+                _outside_error(key, f"point mass at {s['value']:g}", 1.0, axis)
+            return axis_deposit([s["value"]], np.ones(1), axis)
+        law = (stats.uniform(s["low"], s["high"] - s["low"]) if self.kind == "uniform"
+               else stats.norm(s["mean"], s["std"]))
+        return _continuous_masses(law, axis, key, f"{self.kind} law", outside_tol)
 
 
 class InitialLaw:
-    """Initial law of r built from the ``[init]`` table of a case and the data dimension."""
+    """Initial law of the reduced coordinates built from a normalised ``[init]`` table.
 
-    def __init__(self, spec: dict, dim: int):
+    ``dim`` is the input dimension d and ``signal_dim`` s₀ for anisotropic data (None otherwise).
+    """
+
+    def __init__(self, spec: dict, dim: int | None, signal_dim: int | None = None):
         self.kind = spec["kind"]
         self.spec = spec
         self.dim = dim
+        self.signal_dim = signal_dim
 
-    def _check_inside(self, grid: CartesianGrid, lo: float, hi: float, what: str):
-        axis = grid.axes[0]
-        if lo < axis.lo or hi > axis.hi:
-            raise CaseError(f"init: {what} [{lo:g}, {hi:g}] is not inside pde.grid.{axis.name} = "
-                            f"[{axis.lo:g}, {axis.hi:g}]")
-
-    def cell_density(self, grid: CartesianGrid, outside_tol: float = 1e-12) -> np.ndarray:
-        """Cell averages of the initial density on a 1-D grid (Σ density × h = 1)."""
-        axis = grid.axes[0]
+    def _radial_masses(self, axis: Axis, outside_tol: float) -> np.ndarray:
+        """Cell masses of r = |w| (1-D law of w-kinds gaussian/point/samples)."""
         if self.kind == "gaussian":
             law = stats.chi(self.dim, scale=self.spec["kappa"] / np.sqrt(self.dim))
-            mass = np.diff(law.cdf(axis.edges))
-            outside = 1.0 - mass.sum()
-            if outside > outside_tol:
-                raise CaseError(f"init: the gaussian law puts mass {outside:.2e} outside "
-                                f"pde.grid.{axis.name} = [{axis.lo:g}, {axis.hi:g}]")
-            return mass / mass.sum() / axis.spacing
+            return _continuous_masses(law, axis, "init", "gaussian law", outside_tol)
+        positions, weights = self.particles(1)
+        if positions.min() < axis.lo or positions.max() > axis.hi:
+            what = "the point mass at" if self.kind == "point" else "the samples span"
+            raise CaseError(f"init: {what} [{positions.min():g}, {positions.max():g}] is not "
+                            f"inside pde.grid.{axis.name} = [{axis.lo:g}, {axis.hi:g}]")
+        return axis_deposit(positions, weights, axis)
+
+    def _block_masses(self, axis: Axis, outside_tol: float) -> np.ndarray:
+        """Cell masses of r1 = κ χ_{s₀}/√d or r2 = κ χ_{d−s₀}/√d (anisotropic, gaussian w)."""
+        dof = self.signal_dim if axis.name == "r1" else self.dim - self.signal_dim
+        law = stats.chi(dof, scale=self.spec["kappa"] / np.sqrt(self.dim))
+        return _continuous_masses(law, axis, "init", "gaussian law", outside_tol)
+
+    def axis_masses(self, axis: Axis, outside_tol: float = 1e-12) -> np.ndarray:
+        """Marginal cell masses of the coordinate ``axis.name``."""
+        if axis.name == "r":
+            return self._radial_masses(axis, outside_tol)
+        if axis.name in ("r1", "r2"):
+            return self._block_masses(axis, outside_tol)
+        return ScalarLaw(self.spec[axis.name]).cell_masses(axis, f"init.{axis.name}",
+                                                           outside_tol)
+
+    def cell_density(self, grid: CartesianGrid, outside_tol: float = 1e-12) -> np.ndarray:
+        """Cell averages of the initial density on ``grid`` (Σ density × cell volume = 1)."""
         if self.kind == "density":
             values = self.spec["values"]
-            if values.size != axis.cells:
-                raise CaseError(f"init.values: expected {axis.cells} values (one per cell of "
-                                f"pde.grid.{axis.name}), got {values.size}")
-            total = values.sum() * axis.spacing
+            if values.size != grid.size:
+                shape = " × ".join(map(str, grid.shape))
+                raise CaseError(f"init.values: expected {grid.size} values (one per cell of the "
+                                f"{shape} grid, C order), got {values.size}")
+            total = values.sum() * grid.cell_volume
             if not total > 0:
                 raise CaseError("init.values: the density has zero mass")
-            return values / total
-        positions, weights = self.particles(1)
-        self._check_inside(grid, positions.min(), positions.max(),
-                           "the point mass at" if self.kind == "point" else "the samples span")
-        return deposit(positions, weights, grid)
+            return (values / total).reshape(grid.shape)
+        mass = np.ones(())
+        for axis in grid.axes:
+            mass = np.multiply.outer(mass, self.axis_masses(axis, outside_tol))
+        return mass / grid.cell_volume
 
     def particles(self, n: int, grid: CartesianGrid | None = None):
-        """(positions, weights) of equal-mass particles representing the law."""
+        """(positions, weights) of equal-mass particles representing the law of r."""
         kappa = self.spec.get("kappa")
         if self.kind == "point":
             return np.array([kappa]), np.ones(1)

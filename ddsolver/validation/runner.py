@@ -273,9 +273,9 @@ def check(cmp: Comparison) -> list[Row]:
     spread, cdf_j = float(cmp.sd_r.max()), float(cmp.cdf_spread.max())
     tol = {
         "risk_gap": given["risk_tol"] or tolerances.risk_tolerance(n, eps, cmp.gap_se.max()),
-        "mean_r_gap": given["mean_r_tol"] or tolerances.mean_r_tolerance(
+        "mean_r_gap": given["mean_tol"]["r"] or tolerances.mean_r_tolerance(
             n, eps, dim, cmp.mean_r_se.max(), spread),
-        "w1_r": given["w1_tol"] or tolerances.w1_tolerance(n, eps, dim, cdf_j, spread)}
+        "w1_r": given["w1_tol"]["r"] or tolerances.w1_tolerance(n, eps, dim, cdf_j, spread)}
     value = {"risk_gap": float(np.abs(cmp.gap).max()),
              "mean_r_gap": float(np.abs(cmp.mean_r_gap).max()),
              "w1_r": float(cmp.w1.mean(axis=0).max())}
