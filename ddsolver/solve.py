@@ -20,12 +20,15 @@ from .problem.activations import make_activation
 from .problem.data import make_data
 from .problem.initial import InitialLaw
 from .problem.schedule import Schedule
+from .reduction.anisotropic import AnisotropicReduction
 from .reduction.radial import RadialReduction
+from .reduction.second_layer import BiasedRadialReduction, SecondLayerReduction
 from .solution import Solution
 from .stepper.fv import FiniteVolumeRun
 from .stepper.lagrangian import LagrangianRun
 
 log = logging.getLogger("ddsolver")
+ANISOTROPIC_MAX_TERMS = 40       # the anisotropic series has rank T(T + 1) for T even orders
 PROGRESS_UPDATES = 200          # the run pauses this many times for the progress bar and checks
 
 
@@ -48,10 +51,8 @@ def build_reduction(case: dict, grid: CartesianGrid):
     options = {"scale": net["scale"], "lam": lam, "tol": pde["kernel_tol"],
                "max_terms": pde["kernel_max_terms"]}
     probe = {axis.name: np.append(axis.centres, axis.hi) for axis in grid.axes}
-    if data_spec["kind"] != "isotropic_gaussians" or net["unit"] != "w":  # TEMP-LOCAL
-        from .reduction.anisotropic import AnisotropicReduction
-        from .reduction.second_layer import BiasedRadialReduction, SecondLayerReduction
     if data_spec["kind"] == "anisotropic_gaussians":
+        options["max_terms"] = min(options["max_terms"], ANISOTROPIC_MAX_TERMS)
         inner = AnisotropicReduction(activation, data, pde["kernel_dim"],
                                      probe=(probe["r1"], probe["r2"]), **options)
     elif net["unit"] == "awb":
@@ -103,11 +104,12 @@ def build_run(case: dict):
                             on_boundary=pde["on_boundary"])
     else:
         potential = LowRankPotential(reduction, grid, beta=beta)
-        run = FiniteVolumeRun(potential, initial.cell_density(grid), schedule,
+        density = initial.cell_density(grid, outside_tol=pde["boundary_mass"])
+        run = FiniteVolumeRun(potential, density, schedule,
                               integrator=integrator(case), cfl=pde["cfl"], tol=pde["tol"],
                               reconstruction=pde["reconstruction"], open_ends=open_ends(grid),
                               on_boundary=pde["on_boundary"], boundary_mass=pde["boundary_mass"],
-                              **({"threads": pde["threads"]} if pde["threads"] else {}))  # TEMP
+                              threads=pde["threads"])
     return grid, reduction, run
 
 

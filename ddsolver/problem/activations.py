@@ -1,20 +1,24 @@
-"""Activations σ and their normalised Hermite coefficients (MATH.md 4.1 and 7).
+"""Activations σ and their normalised Hermite coefficients (MATH.md 4.1, 4.2 and 7).
 
-With G ~ N(0, 1), He_n the probabilists' Hermite polynomials and a scale s ≥ 0:
+With G ~ N(0, 1), He_n the probabilists' Hermite polynomials, a scale s ≥ 0 and a shift b
+(the bias; b = None means b = 0 and takes the same code path):
 
-    h_n(s) = E[σ(sG) He_n(G)] / √(n!)          (h_0 = q(s) = E σ(sG))
-    g_n(s) = E[σ'(sG) He_n(G)] / √(n!)
-    h_n'(s) = E[σ'(sG) G He_n(G)] / √(n!) = √(n+1) g_{n+1}(s) + √n g_{n−1}(s)   (g_{−1} = 0)
+    h_n(s; b) = E[σ(sG + b) He_n(G)] / √(n!)          (h_0 = q(s; b) = E σ(sG + b))
+    g_n(s; b) = E[σ'(sG + b) He_n(G)] / √(n!)
+    ∂_s h_n(s; b) = E[σ'(sG + b) G He_n(G)] / √(n!) = √(n+1) g_{n+1} + √n g_{n−1}   (g_{−1} = 0)
+    ∂_b h_n(s; b) = g_n(s; b)
 
-from G He_n = He_{n+1} + n He_{n−1}. Negative s is refused: E[σ(sG) He_n(G)] = (−1)^n
-E[σ(|s|G) He_n(G)]. At s = 0 all coefficients are the s → 0+ limits: h_n(0) = σ(0)·[n = 0],
-and g_n(0) = σ'(0)·[n = 0] where σ is differentiable at 0. At a kink of σ at 0 (ReLU) the limit
-sees σ'(0−) for G < 0 and σ'(0+) for G > 0, e.g. g_0(0) = ½ for ReLU, so that h_n' stays the
-right derivative at s = 0. Pointwise, :meth:`Activation.dsigma` takes the right limit σ'(t+) at
-kinks.
+from G He_n = He_{n+1} + n He_{n−1}. s and b broadcast together; every result has shape
+(nmax+1, *broadcast shape). Negative s is refused: E[σ(sG + b) He_n(G)] = (−1)^n
+E[σ(|s|G + b) He_n(G)]. At s = 0 all coefficients are the s → 0+ limits: h_n(0; b) =
+σ(b)·[n = 0], and g_n(0; b) = σ'(b)·[n = 0] where σ is differentiable at b. At a kink of σ at b
+(ReLU, b = 0) the limit sees σ'(b−) for G < 0 and σ'(b+) for G > 0, e.g. g_0(0; 0) = ½ for
+ReLU, so that ∂_s h_n stays the right derivative at s = 0. Pointwise, :meth:`Activation.dsigma`
+takes the right limit σ'(t+) at kinks.
 
-Closed forms are used where MATH.md 7 gives them (piecewise linear, ReLU, linear, erf); the
-other activations use the panel quadrature of :mod:`ddsolver.problem.gaussian`.
+Closed forms are used where MATH.md 7 gives them (piecewise linear and ReLU, including their
+second moments and even-part energies, linear, erf); the rest uses the panel quadrature of
+:mod:`ddsolver.problem.gaussian`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ import numpy as np
 from scipy.special import erf, expit, ndtr
 
 from ..errors import CaseError
-from .gaussian import check_scale, gaussian_expectation, hermite_quadrature, phi_times_hermite
+from .gaussian import (
+    check_scale_shift,
+    gaussian_expectation,
+    hermite_quadrature,
+    phi_times_hermite,
+)
 
 
 class Activation:
@@ -79,33 +88,52 @@ class Activation:
 
     # -- Hermite coefficients --------------------------------------------------------------------
 
-    def hermite(self, s, nmax: int) -> np.ndarray:
-        """(nmax+1, *s.shape) array of h_n(s) = E[σ(sG) He_n(G)]/√(n!) (quadrature)."""
-        return hermite_quadrature(self.sigma, s, nmax, self.kinks)
+    def hermite(self, s, nmax: int, b=None) -> np.ndarray:
+        """(nmax+1, *shape) array of h_n(s; b) = E[σ(sG + b) He_n(G)]/√(n!) (quadrature)."""
+        return hermite_quadrature(self.sigma, s, nmax, self.kinks, b)
 
-    def hermite_prime(self, s, nmax: int) -> np.ndarray:
-        """(nmax+1, *s.shape) array of g_n(s) = E[σ'(sG) He_n(G)]/√(n!) (quadrature)."""
-        return hermite_quadrature(self.dsigma, s, nmax, self.kinks)
+    def hermite_prime(self, s, nmax: int, b=None) -> np.ndarray:
+        """(nmax+1, *shape) array of g_n(s; b) = E[σ'(sG + b) He_n(G)]/√(n!) (quadrature)."""
+        return hermite_quadrature(self.dsigma, s, nmax, self.kinks, b)
 
-    def dhermite(self, s, nmax: int) -> np.ndarray:
-        """(nmax+1, *s.shape) array of d/ds h_n(s) = √(n+1) g_{n+1}(s) + √n g_{n−1}(s)."""
-        g = self.hermite_prime(s, nmax + 1)
+    def hermite_db(self, s, nmax: int, b=None) -> np.ndarray:
+        """(nmax+1, *shape) array of ∂_b h_n(s; b) = E[σ'(sG + b) He_n(G)]/√(n!) = g_n(s; b)."""
+        return self.hermite_prime(s, nmax, b)
+
+    def dhermite(self, s, nmax: int, b=None) -> np.ndarray:
+        """(nmax+1, *shape) array of ∂_s h_n(s; b) = √(n+1) g_{n+1}(s; b) + √n g_{n−1}(s; b)."""
+        g = self.hermite_prime(s, nmax + 1, b)
         n = np.arange(nmax + 1).reshape((-1,) + (1,) * (g.ndim - 1))
         out = np.sqrt(n + 1) * g[1:]
         out[1:] += np.sqrt(n[1:]) * g[:-2]
         return out
 
-    def q(self, s) -> np.ndarray:
-        """q(s) = E σ(sG) = h_0(s)."""
-        return self.hermite(s, 0)[0]
+    def q(self, s, b=None) -> np.ndarray:
+        """q(s; b) = E σ(sG + b) = h_0(s; b)."""
+        return self.hermite(s, 0, b)[0]
 
-    def dq(self, s) -> np.ndarray:
-        """q'(s) = E[σ'(sG) G] = g_1(s)."""
-        return self.hermite_prime(s, 1)[1]
+    def dq(self, s, b=None) -> np.ndarray:
+        """∂_s q(s; b) = E[σ'(sG + b) G] = g_1(s; b)."""
+        return self.hermite_prime(s, 1, b)[1]
 
-    def second_moment(self, s) -> np.ndarray:
-        """E σ(sG)² (quadrature of σ², with the kinks of σ)."""
-        return gaussian_expectation(lambda t: self.sigma(t) ** 2, s, self.kinks)
+    def second_moment(self, s, b=None) -> np.ndarray:
+        """E σ(sG + b)² (quadrature of σ², with the kinks of σ)."""
+        return gaussian_expectation(lambda t: self.sigma(t) ** 2, s, self.kinks, b)
+
+    def even_moment(self, s, b=None) -> np.ndarray:
+        """E σ_e(G)² = Σ_m h_{2m}(s; b)², σ_e(G) = ½[σ(sG + b) + σ(−sG + b)] the part even in G.
+
+        Quadrature, one shift value at a time: with t = sG + b the reflected argument is 2b − t,
+        whose kinks are 2b − t_j.
+        """
+        s, b = check_scale_shift(s, b)
+        out = np.empty(s.shape)
+        for value in np.unique(b):
+            at = b == value
+            kinks = tuple(self.kinks) + tuple(2 * value - k for k in self.kinks)
+            even = lambda t, c=value: (0.5 * (self.sigma(t) + self.sigma(2 * c - t))) ** 2
+            out[at] = gaussian_expectation(even, s[at], kinks, value)
+        return out
 
 
 def _finite_float(key, value) -> float:
@@ -124,7 +152,7 @@ def _ratio(t, s):
 
 
 def _ramp_hermite(s, t, nmax):
-    """E[(sG − t)₊ He_n(G)]/√(n!), c = t/s:
+    """E[(sG − t)₊ He_n(G)]/√(n!) for arrays s, t of one shape, c = t/s:
 
     s φ(c) − t Φ̄(c) (n = 0),  s Φ̄(c) (n = 1),  s φ(c) He_{n−2}(c)/√(n!) (n ≥ 2).
     """
@@ -139,8 +167,26 @@ def _ramp_hermite(s, t, nmax):
     return out
 
 
+def _ramp_product(s, u, v):
+    """E[(sG − u)₊ (sG − v)₊] = (s² + uv) Φ̄(c) − s min(u, v) φ(c),  c = max(u, v)/s."""
+    c = _ratio(np.maximum(u, v), s)
+    return (s**2 + u * v) * ndtr(-c) - s * np.minimum(u, v) * phi_times_hermite(c, 0)[0]
+
+
+def _reflected_ramp_product(s, u, v):
+    """E[(sG − u)₊ (−sG − v)₊] = (uv − s²)(Φ(β) − Φ(α)) − s v φ(α) − s u φ(β) for
+    α = u/s < β = −v/s (the product vanishes outside u < sG < −v), else 0."""
+    lo, hi = _ratio(u, s), _ratio(-v, s)
+    value = ((u * v - s**2) * (ndtr(hi) - ndtr(lo))
+             - s * (v * phi_times_hermite(lo, 0)[0] + u * phi_times_hermite(hi, 0)[0]))
+    return np.where(lo < hi, value, 0.0)
+
+
 def _step_hermite(s, t, nmax):
-    """E[1{sG > t} He_n(G)]/√(n!), c = t/s: Φ̄(c) (n = 0), φ(c) He_{n−1}(c)/√(n!) (n ≥ 1)."""
+    """E[1{sG > t} He_n(G)]/√(n!) for arrays s, t of one shape, c = t/s:
+
+    Φ̄(c) (n = 0),  φ(c) He_{n−1}(c)/√(n!) (n ≥ 1).
+    """
     c = _ratio(t, s)
     out = np.empty((nmax + 1,) + s.shape)
     out[0] = ndtr(-c)
@@ -150,7 +196,10 @@ def _step_hermite(s, t, nmax):
 
 
 class _RampSum(Activation):
-    """σ(t) = a + Σ_j k_j (t − t_j)₊, a constant plus ramps: closed-form coefficients."""
+    """σ(t) = a + Σ_j k_j (t − t_j)₊, a constant plus ramps: closed-form coefficients.
+
+    The shift moves the kinks: (sG + b − t_j)₊ = (sG − (t_j − b))₊.
+    """
 
     def _ramps(self) -> tuple[float, tuple[tuple[float, float], ...]]:
         """(a, ((k_j, t_j), ...))."""
@@ -171,19 +220,40 @@ class _RampSum(Activation):
         t = np.asarray(t, dtype=float)
         return sum(k * (t >= tj) for k, tj in ramps)
 
-    def hermite(self, s, nmax):
-        """h_n = a·[n = 0] + Σ_j k_j E[(sG − t_j)₊ He_n(G)]/√(n!)."""
-        s = check_scale(s)
+    def hermite(self, s, nmax, b=None):
+        """h_n = a·[n = 0] + Σ_j k_j E[(sG − (t_j − b))₊ He_n(G)]/√(n!)."""
+        s, b = check_scale_shift(s, b)
         offset, ramps = self._ramps()
-        out = sum(k * _ramp_hermite(s, tj, nmax) for k, tj in ramps)
+        out = sum(k * _ramp_hermite(s, tj - b, nmax) for k, tj in ramps)
         out[0] += offset
         return out
 
-    def hermite_prime(self, s, nmax):
-        """g_n = Σ_j k_j E[1{sG > t_j} He_n(G)]/√(n!)."""
-        s = check_scale(s)
+    def hermite_prime(self, s, nmax, b=None):
+        """g_n = Σ_j k_j E[1{sG > t_j − b} He_n(G)]/√(n!)."""
+        s, b = check_scale_shift(s, b)
         _, ramps = self._ramps()
-        return sum(k * _step_hermite(s, tj, nmax) for k, tj in ramps)
+        return sum(k * _step_hermite(s, tj - b, nmax) for k, tj in ramps)
+
+    def _product_moment(self, s, b, product):
+        """a² + 2a E σ₀ + Σ_ij k_i k_j product(s, t_i − b, t_j − b), σ₀ = σ − a: E σ(sG + b)²
+        for the ramp product, E σ(sG + b)σ(−sG + b) for the reflected one (E(−sG − u)₊ =
+        E(sG − u)₊)."""
+        s, b = check_scale_shift(s, b)
+        offset, ramps = self._ramps()
+        out = offset**2 + 2 * offset * (self.hermite(s, 0, b)[0] - offset)
+        for ki, ti in ramps:
+            for kj, tj in ramps:
+                out = out + ki * kj * product(s, ti - b, tj - b)
+        return out
+
+    def second_moment(self, s, b=None):
+        """E σ(sG + b)² in closed form (products of ramps)."""
+        return self._product_moment(s, b, _ramp_product)
+
+    def even_moment(self, s, b=None):
+        """E σ_e² = ½ [E σ(sG + b)² + E σ(sG + b) σ(−sG + b)] in closed form."""
+        return 0.5 * (self._product_moment(s, b, _ramp_product)
+                      + self._product_moment(s, b, _reflected_ramp_product))
 
 
 class PiecewiseLinear(_RampSum):
@@ -215,7 +285,7 @@ class Relu(_RampSum):
 
 
 class Linear(Activation):
-    """σ(t) = t: h_1 = s, g_0 = 1, all other coefficients 0."""
+    """σ(t) = t: h_0 = b, h_1 = s, g_0 = 1, all other coefficients 0."""
 
     name = "linear"
 
@@ -225,14 +295,15 @@ class Linear(Activation):
     def dsigma(self, t):
         return np.ones_like(np.asarray(t, dtype=float))
 
-    def hermite(self, s, nmax):
-        s = check_scale(s)
+    def hermite(self, s, nmax, b=None):
+        s, b = check_scale_shift(s, b)
         out = np.zeros((nmax + 1,) + s.shape)
+        out[0] = b
         out[1:2] = s
         return out
 
-    def hermite_prime(self, s, nmax):
-        s = check_scale(s)
+    def hermite_prime(self, s, nmax, b=None):
+        s, b = check_scale_shift(s, b)
         out = np.zeros((nmax + 1,) + s.shape)
         out[0] = 1.0
         return out
@@ -249,27 +320,34 @@ class Erf(Activation):
     def dsigma(self, t):
         return 2.0 / math.sqrt(math.pi) * np.exp(-np.square(t))
 
-    def hermite(self, s, nmax):
-        """h_0 = 0 (σ odd); h_n = s g_{n−1}/√n (Gaussian integration by parts) for n ≥ 1."""
-        s = check_scale(s)
+    def hermite(self, s, nmax, b=None):
+        """h_0 = erf(b/√(1+2s²)); h_n = s g_{n−1}/√n (Gaussian integration by parts), n ≥ 1."""
+        s, b = check_scale_shift(s, b)
         out = np.zeros((nmax + 1,) + s.shape)
+        out[0] = erf(b / np.sqrt(1.0 + 2.0 * s**2))
         n = np.arange(1, nmax + 1).reshape((-1,) + (1,) * s.ndim)
-        out[1:] = s * self.hermite_prime(s, nmax - 1) / np.sqrt(n)
+        out[1:] = s * self.hermite_prime(s, nmax - 1, b) / np.sqrt(n)
         return out
 
-    def hermite_prime(self, s, nmax):
-        """With a = s²: g_2k = (2/√π) (1+2a)^(−½) (−2a/(1+2a))^k (2k−1)!!/√((2k)!), g_odd = 0.
+    def hermite_prime(self, s, nmax, b=None):
+        """With A = 1 + 2s², κ = 2s²/A, μ = −2sb/A: g_n = (2/√π) A^(−½) e^(−b²/A) p_n, where
 
-        From E[e^(−aG²) He_2k(G)] = (1+2a)^(−½) (−2a/(1+2a))^k (2k−1)!!; the ratio of
-        consecutive terms is (−2a/(1+2a)) √((2k−1)/(2k)).
+            p_0 = 1,  p_n = μ p_{n−1}/√n − κ √((n−1)/n) p_{n−2}.
+
+        Completing the square, e^(−(sg+b)²) φ(g) = A^(−½) e^(−b²/A) × the N(μ, 1/A) density, and
+        E He_n(μ + Z/√A) = n! [t^n] e^(μt − κt²/2), whose coefficients obey that recurrence
+        (for b = 0 the odd p_n vanish and p_2k = (−κ)^k (2k−1)!!/√((2k)!)).
         """
-        s = check_scale(s)
-        a = s**2
-        ratio = -2.0 * a / (1.0 + 2.0 * a)
+        s, b = check_scale_shift(s, b)
+        big = 1.0 + 2.0 * s**2
+        ratio = -2.0 * s**2 / big                                   # −κ
+        mu = -2.0 * s * b / big
         out = np.zeros((nmax + 1,) + s.shape)
-        out[0:1] = 2.0 / np.sqrt(math.pi * (1.0 + 2.0 * a))
-        for n in range(2, nmax + 1, 2):
-            out[n] = out[n - 2] * ratio * math.sqrt((n - 1) / n)
+        out[0:1] = 2.0 / np.sqrt(math.pi * big) * np.exp(-(b**2) / big)
+        for n in range(1, nmax + 1):
+            out[n] = mu * out[n - 1] / math.sqrt(n)
+            if n >= 2:
+                out[n] += out[n - 2] * ratio * math.sqrt((n - 1) / n)
         return out
 
 

@@ -3,11 +3,12 @@
 Notation: φ, Φ the standard normal pdf and cdf; He_n the probabilists' Hermite polynomials;
 ψ_n = He_n / √(n!) their normalised form (orthonormal under φ). The quadrature computes
 
-    E[f(sG) ψ_n(G)] = ∫ f(s g) φ(g) ψ_n(g) dg,   n = 0 … nmax,
+    E[f(sG + b) ψ_n(G)] = ∫ f(s g + b) φ(g) ψ_n(g) dg,   n = 0 … nmax,
 
-for scales s ≥ 0 with a composite Gauss–Legendre rule on g ∈ [−L, L], L = 12. The truncation is
-harmless for every n: by Cramér's inequality |φ(g) ψ_n(g)| ≤ 1.09 e^(−g²/4)/√(2π) ≈ 1e−16 at
-|g| = 12, so the neglected tails are of order 1e−16 · max|f(sg)| there.
+for scales s ≥ 0 and shifts b (default 0) with a composite Gauss–Legendre rule on g ∈ [−L, L],
+L = 12. The truncation is harmless for every n: by Cramér's inequality |φ(g) ψ_n(g)| ≤
+1.09 e^(−g²/4)/√(2π) ≈ 1e−16 at |g| = 12, so the neglected tails are of order
+1e−16 · max|f(sg + b)| there.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ HALF_WIDTH = 12.0      # L: the quadrature covers g ∈ [−L, L]
 PANEL_NODES = 16       # Gauss–Legendre nodes per panel
 MAX_PANEL = 1.5        # widest panel, for smooth Gaussian-weighted integrands
 PANEL_WAVES = 1.5      # widest panel in Hermite wavelengths 2π/√(nmax + 1)
+BLOCK_NODES = 1 << 22  # quadrature nodes held in memory at once (rows × nodes per row)
 
 
 def check_scale(s) -> np.ndarray:
@@ -33,6 +35,18 @@ def check_scale(s) -> np.ndarray:
         raise ValueError(f"scale s must be >= 0 (use E[f(sG)He_n(G)] = (-1)^n E[f(|s|G)He_n(G)]); "
                          f"got min {np.min(s)!r}")
     return s
+
+
+def check_scale_shift(s, b) -> tuple[np.ndarray, np.ndarray]:
+    """(s, b) as float arrays of their common broadcast shape; b = None means b = 0.
+
+    s ≥ 0 as in :func:`check_scale`; the shift b must be finite.
+    """
+    s = check_scale(s)
+    b = np.zeros_like(s) if b is None else np.asarray(b, dtype=float)
+    if not np.all(np.isfinite(b)):
+        raise ValueError(f"shift b must be finite, got {b[~np.isfinite(b)].ravel()[0]!r}")
+    return tuple(np.array(x) for x in np.broadcast_arrays(s, b))
 
 
 def std_normal_pdf(x):
@@ -83,30 +97,40 @@ def _panel_width(nmax):
     return min(MAX_PANEL, PANEL_WAVES * 2.0 * math.pi / math.sqrt(nmax + 1))
 
 
-def _breakpoints(s, nmax, kinks):
-    """(len(s), P+1) sorted panel ends for s > 0.
-
-    A uniform grid of step ≤ _panel_width on [−L, L], plus, around each centre c ∈ {0} ∪ kinks/s,
-    the points c and c ± 2^j/s (j = 0 … J−1, up to the uniform step): the panels are graded on
-    the scale 1/s on which f(s g) varies near its kinks and near g = 0. Points outside [−L, L] are
-    clipped to ±L and give empty panels, so every row has the same length.
-    """
+def _layout(smax, nmax, kinks):
+    """(uniform points, offsets, centres) of the panel ends shared by all rows, for scales up to
+    ``smax`` (see :func:`_breakpoints`)."""
     width = _panel_width(nmax)
     uniform = np.linspace(-HALF_WIDTH, HALF_WIDTH, math.ceil(2 * HALF_WIDTH / width) + 1)
-    levels = max(0, math.ceil(math.log2(width * s.max()))) + 1
+    levels = max(0, math.ceil(math.log2(width * smax))) + 1
     steps = 2.0 ** np.arange(levels)
     offsets = np.concatenate([[0.0], steps, -steps])
     centres = np.array(sorted({0.0, *map(float, kinks)}))
-    graded = (centres[:, None] + offsets[None, :])[None] / s[:, None, None]
+    return uniform, offsets, centres
+
+
+def _breakpoints(s, b, layout):
+    """(len(s), P+1) sorted panel ends for s > 0 and shifts b (same length).
+
+    A uniform grid of step ≤ _panel_width on [−L, L], plus, around each centre
+    c ∈ ({0} ∪ kinks − b)/s, the points c and c ± 2^j/s (j = 0 … J−1, up to the uniform step
+    at the largest scale): the panels are graded on the scale 1/s on which f(s g + b) varies near
+    its kinks and near s g + b = 0. Points outside [−L, L] are clipped to ±L and give empty
+    panels, so every row has the same length.
+    """
+    uniform, offsets, centres = layout
+    graded = ((centres[None, :, None] - b[:, None, None]) + offsets[None, None, :]) \
+        / s[:, None, None]
     points = np.concatenate([np.broadcast_to(uniform, (s.size, uniform.size)),
                              graded.reshape(s.size, -1)], axis=1)
     return np.sort(np.clip(points, -HALF_WIDTH, HALF_WIDTH), axis=1)
 
 
-def _panel_nodes(s, nmax: int, kinks=()) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes g and weights w, each (len(s), nodes), of the composite rule for the scales s > 0."""
+def _panel_nodes(s, b, layout) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes g and weights w, each (len(s), nodes), of the composite rule for the scales s > 0
+    and shifts b."""
     x, w = leggauss(PANEL_NODES)
-    ends = _breakpoints(s, nmax, kinks)
+    ends = _breakpoints(s, b, layout)
     mid = 0.5 * (ends[:, 1:] + ends[:, :-1])
     half = 0.5 * (ends[:, 1:] - ends[:, :-1])
     nodes = mid[..., None] + half[..., None] * x
@@ -114,27 +138,36 @@ def _panel_nodes(s, nmax: int, kinks=()) -> tuple[np.ndarray, np.ndarray]:
     return nodes.reshape(s.size, -1), weights.reshape(s.size, -1)
 
 
-def hermite_quadrature(f, s, nmax: int, kinks=()) -> np.ndarray:
-    """(nmax+1, *s.shape) array of E[f(sG) He_n(G)]/√(n!) by panel quadrature.
+def hermite_quadrature(f, s, nmax: int, kinks=(), b=None) -> np.ndarray:
+    """(nmax+1, *shape) array of E[f(sG + b) He_n(G)]/√(n!) by panel quadrature.
 
-    f maps an array of t = s g to f(t); ``kinks`` lists the t where f has a kink, a jump or a
-    steep transition (t = 0 is always included), and f must be smooth between them. At s = 0 the
-    value is f(0)·[n = 0], the s → 0+ limit when f is continuous at 0. Memory is
-    O(nodes × len(s)): the Hermite rows are summed one at a time.
+    shape is the broadcast shape of s and the shift b (b = None: b = 0, shape = s.shape). f maps
+    an array of t = s g + b to f(t); ``kinks`` lists the t where f has a kink, a jump or a steep
+    transition (t = 0 is always included), and f must be smooth between them. At s = 0 the value
+    is f(b)·[n = 0], the s → 0+ limit when f is continuous at b. f must act elementwise. Memory
+    is bounded: rows are processed in blocks of about BLOCK_NODES nodes (one panel layout for
+    all, so the blocking does not change the result) and the Hermite rows are summed one at a
+    time.
     """
-    s = check_scale(s)
-    flat = s.ravel()
+    s, b = check_scale_shift(s, b)
+    flat, shift = s.ravel(), b.ravel()
     out = np.zeros((nmax + 1, flat.size))
     pos = flat > 0
-    out[0, ~pos] = f(np.zeros(np.count_nonzero(~pos)))
-    if pos.any():
-        g, w = _panel_nodes(flat[pos], nmax, kinks)
-        start = w * f(flat[pos, None] * g) * std_normal_pdf(g)
-        for n, row in enumerate(_hermite_rows(g, start, nmax)):
-            out[n, pos] = row.sum(axis=1)
+    out[0, ~pos] = f(shift[~pos])
+    rows = np.flatnonzero(pos)
+    if rows.size:
+        layout = _layout(flat[rows].max(), nmax, kinks)
+        per_row = PANEL_NODES * (layout[0].size + layout[1].size * layout[2].size)
+        block = max(1, BLOCK_NODES // per_row)
+        for first in range(0, rows.size, block):
+            idx = rows[first:first + block]
+            g, w = _panel_nodes(flat[idx], shift[idx], layout)
+            start = w * f(flat[idx, None] * g + shift[idx, None]) * std_normal_pdf(g)
+            for n, row in enumerate(_hermite_rows(g, start, nmax)):
+                out[n, idx] = row.sum(axis=1)
     return out.reshape((nmax + 1,) + s.shape)
 
 
-def gaussian_expectation(f, s, kinks=()) -> np.ndarray:
-    """E f(sG), same shape as s, by :func:`hermite_quadrature` with n = 0 only."""
-    return hermite_quadrature(f, s, 0, kinks)[0]
+def gaussian_expectation(f, s, kinks=(), b=None) -> np.ndarray:
+    """E f(sG + b), shape that of s and b broadcast, by :func:`hermite_quadrature` with n = 0."""
+    return hermite_quadrature(f, s, 0, kinks, b)[0]

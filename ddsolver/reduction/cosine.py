@@ -15,7 +15,7 @@ import numpy as np
 
 
 def even_cosine_moments(dim: float, mmax: int) -> np.ndarray:
-    """[E c^0, E c^2, …, E c^(2 mmax)] for the cosine in dimension ``dim`` (``math.inf`` allowed)."""
+    """[E c^0, E c^2, …, E c^(2 mmax)] for the cosine in dimension ``dim`` (math.inf allowed)."""
     if math.isinf(dim):
         return np.eye(1, mmax + 1).ravel()
     j = np.arange(mmax)

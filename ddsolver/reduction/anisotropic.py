@@ -1,0 +1,141 @@
+"""Reduction of units σ(⟨w, x⟩) on anisotropic Gaussians to (r₁, r₂) (MATH.md 4.3).
+
+r₁ = |w_{1:s₀}|, r₂ = |w_{s₀+1:d}|. Given y = ±, ⟨w, x⟩ ~ N(0, γ_±²), γ² = τ² r₁² + r₂², so
+
+    v(r₁, r₂) = −½ [q(γ₊) − q(γ₋)].
+
+Kernel: for independent uniform directions of θ and θ' in the two blocks (cosines c₁ in R^{s₀},
+c₂ in R^{d−s₀}) the pair (⟨w, x⟩, ⟨w', x⟩) is bivariate Gaussian with correlation
+ρ = (τ² r₁ r₁' c₁ + r₂ r₂' c₂)/(γ γ'). Mehler's formula, E σσ' = Σ_n ρ^n h_n(γ) h_n(γ'),
+averaged over c₁, c₂ (odd moments vanish) is the separable series
+
+    u(θ, θ') = Σ_k f_k(θ) f_k(θ'),   f_{τ,n,k} = sqrt(½ C(n,k) E c₁^k E c₂^(n−k))
+                                              · h_n(γ_τ) (τ r₁/γ_τ)^k (r₂/γ_τ)^(n−k),
+
+n = 0, 2, …, 2M and k = 0, 2, …, n (ratios 0 at γ = 0, 0⁰ = 1). kernel_dim = inf keeps n = 0:
+u_∞ = ½ Σ_τ q(γ_τ) q(γ'_τ).
+
+Truncation bound (:func:`ddsolver.reduction.radial.truncate_series`): with A = τ² r₁ r₁'/(γγ'),
+B = r₂ r₂'/(γγ'), |A| + |B| ≤ 1 (Cauchy–Schwarz) and convexity of x ↦ x^(2m) give
+
+    0 ≤ E ρ^(2m) ≤ E (|A||c₁| + |B||c₂|)^(2m) ≤ μ_m := max(E c₁^(2m), E c₂^(2m)),
+
+non-increasing in m, so the tail after n = 2M is at most μ_{M+1} max_{τ, probe} (E σ_e(γ G)²
+− Σ_{m≤M} h_{2m}(γ)²) (Cauchy–Schwarz and Parseval, σ_e the even part), relative to the largest
+direction-averaged diagonal u(θ, θ) over the probe points (r₁, r₂) ∈ probe[0] × probe[1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import comb, xlogy
+
+from .cosine import even_cosine_moments
+from .radial import series_risk, truncate_series
+
+
+class AnisotropicReduction:
+    """v, the low-rank features of the kernel and the risk for the law of (r₁, r₂)."""
+
+    coords = ("r1", "r2")
+
+    def __init__(self, activation, data, kernel_dim, *, scale=1.0, lam=0.0, tol=1e-10,
+                 max_terms=40, probe=None):
+        if not (math.isinf(kernel_dim) or kernel_dim == data.dim):
+            raise ValueError(f"kernel_dim: expected inf or data.dim = {data.dim} for anisotropic "
+                             f"data, got {kernel_dim!r}")
+        self.activation = activation
+        self.data = data
+        self.kernel_dim = kernel_dim
+        self.scale = float(scale)
+        self.lam = float(lam)
+        self.taus = np.array(data.taus)
+        s0 = data.signal_dim
+        self.block_dims = (math.inf, math.inf) if math.isinf(kernel_dim) else (s0, data.dim - s0)
+        if probe is None:
+            probe = (np.linspace(0.0, 6.0, 61), np.linspace(0.0, 6.0, 61))
+        r1, r2 = np.meshgrid(*(np.asarray(p, float) for p in probe), indexing="ij")
+        self.terms, self.tail_bound = self._truncate(r1.ravel(), r2.ravel(), tol, max_terms)
+        self.orders, self.weights = self._series(self.terms)
+
+    @property
+    def rank(self) -> int:
+        return 2 * self.orders.shape[1]
+
+    def _block_moments(self, mmax):
+        """(E c₁^(2j), E c₂^(2j)) for j = 0 … mmax."""
+        return tuple(even_cosine_moments(dim, mmax) for dim in self.block_dims)
+
+    def _series(self, terms):
+        """(2, K) orders (n, k), n = 0, 2, …, 2(terms−1), k = 0, 2, …, n, and the weights
+        sqrt(½ C(n,k) E c₁^k E c₂^(n−k))."""
+        orders = np.array([(n, k) for n in range(0, 2 * terms, 2) for k in range(0, n + 1, 2)]).T
+        m1, m2 = self._block_moments(terms - 1)
+        n, k = orders
+        return orders, np.sqrt(0.5 * comb(n, k) * m1[k // 2] * m2[(n - k) // 2])
+
+    def _gamma_ratios(self, tau, r1, r2):
+        """γ = sqrt(τ² r₁² + r₂²) and the ratios τ r₁/γ, r₂/γ (0 where γ = 0)."""
+        gamma = np.hypot(tau * r1, r2)
+        safe = np.where(gamma > 0, gamma, 1.0)
+        return gamma, np.where(gamma > 0, tau * r1 / safe, 0.0), np.where(gamma > 0, r2 / safe, 0.0)
+
+    def _truncate(self, r1, r2, tol, max_terms):
+        """:func:`truncate_series` over the probe points (module docstring)."""
+        if math.isinf(self.kernel_dim):
+            return 1, 0.0
+        gamma, x, y = zip(*(self._gamma_ratios(tau, r1, r2) for tau in self.taus))
+        gamma, x2, y2 = np.array(gamma), np.square(x), np.square(y)          # (2, P) each
+
+        def moments(terms):
+            m1, m2 = self._block_moments(terms)
+            diagonal = np.zeros((terms,) + gamma.shape)
+            for m in range(terms):                    # E ρ^(2m) at θ = θ' (radii), averaged
+                j = np.arange(m + 1)[:, None, None]
+                diagonal[m] = np.sum(comb(2 * m, 2 * j) * m1[j] * m2[m - j]
+                                     * x2 ** (2 * j) * y2 ** (2 * (m - j)), axis=0)
+            return np.maximum(m1, m2), diagonal
+
+        return truncate_series(self.kernel_dim, lambda nmax: self.activation.hermite(gamma, nmax),
+                               self.activation.even_moment(gamma), moments, tol, max_terms,
+                               stacklevel=3)
+
+    # -- point values --------------------------------------------------------------------------
+
+    def v(self, r1, r2):
+        """v(r₁, r₂) = −½ [q(γ₊) − q(γ₋)]."""
+        q = self.activation.q
+        return -0.5 * (q(self._gamma_ratios(self.taus[0], r1, r2)[0])
+                       - q(self._gamma_ratios(self.taus[1], r1, r2)[0]))
+
+    def features(self, r1, r2):
+        """(rank, n) array of f_{τ,n,k}(r₁, r₂), τ-major, then n, then k (module docstring)."""
+        r1, r2 = (np.abs(np.asarray(r, float)).ravel() for r in (r1, r2))
+        n, k = self.orders
+        powers = np.arange(2 * self.terms - 1)[:, None]
+        rows = []
+        for tau in self.taus:
+            gamma, x, y = self._gamma_ratios(tau, r1, r2)
+            h = self.activation.hermite(gamma, 2 * self.terms - 2)
+            rows.append(self.weights[:, None] * h[n] * (x**powers)[k] * (y**powers)[n - k])
+        return np.concatenate(rows)
+
+    def kernel(self, r1, r2, r1b, r2b):
+        """u((r1, r2), (r1b, r2b)) as a (len(r1), len(r1b)) matrix."""
+        return self.features(r1, r2).T @ self.features(r1b, r2b)
+
+    def diagonal(self, r1, r2):
+        """U(θ, θ) = ½ Σ_τ E σ(γ_τ G)² (not direction-averaged)."""
+        return 0.5 * sum(self.activation.second_moment(self._gamma_ratios(tau, r1, r2)[0])
+                         for tau in self.taus)
+
+    def log_jacobian(self, r1, r2):
+        """(s₀ − 1) log r₁ + (d − s₀ − 1) log r₂: the volume factor of the two block norms."""
+        s0, d = self.data.signal_dim, self.data.dim
+        return xlogy(s0 - 1, np.asarray(r1, float)) + xlogy(d - s0 - 1, np.asarray(r2, float))
+
+    def risk(self, mean_v, moments):
+        """R = R_# + 2α ∫v dp + α² Σ_k (∫f_k dp)² (:func:`series_risk`)."""
+        return series_risk(self, mean_v, moments)
