@@ -234,7 +234,8 @@ def _init(key, t, base_dir, coords, data_kind):
     custom = data_kind == "custom"
     kinds = CUSTOM_INIT_KINDS if custom else INIT_KINDS
     kind = _kind(key, t, kinds, kinds[0])
-    scalars = [c for c in coords if c not in RADIAL] if kind != "density" else []
+    radial = radial_coordinates(custom)
+    scalars = [c for c in coords if c not in radial] if kind != "density" else []
     own = {k: v for k, v in t.items() if k not in scalars}
     if kind in ("density", "samples"):
         out = _values(key, own, kind, base_dir)
@@ -267,9 +268,9 @@ def _read_array(key, path):
         raise CaseError(f"{key}: cannot read {str(path)!r} as numbers ({exc})") from None
 
 
-def _axis(key, t, name, ndim):
-    lo_default, hi_default = DEFAULT_RANGES.get(name, (REQUIRED, REQUIRED))
-    lowest = 0.0 if name in RADIAL else -INF
+def _axis(key, t, name, ndim, custom):
+    lo_default, hi_default = (REQUIRED, REQUIRED) if custom else DEFAULT_RANGES[name]
+    lowest = 0.0 if name in radial_coordinates(custom) else -INF
     out = _take(key, t, {
         "min": (lambda k, v: _real(k, v, lo=lowest), lo_default),
         "max": (lambda k, v: _real(k, v, lo=lowest), hi_default),
@@ -302,7 +303,9 @@ def _pde(key, t, coords, data, t_final):
     })
     grid = _table(f"{key}.grid", out["grid"])
     _reject_unknown(f"{key}.grid", grid, coords)
-    out["grid"] = {c: _axis(f"{key}.grid.{c}", grid.get(c, {}), c, len(coords)) for c in coords}
+    custom = data["kind"] == "custom"
+    out["grid"] = {c: _axis(f"{key}.grid.{c}", grid.get(c, {}), c, len(coords), custom)
+                   for c in coords}
     if (data["kind"] == "anisotropic_gaussians" and out["kernel_dim"] != INF
             and out["kernel_dim"] != data["dim"]):
         _fail(f"{key}.kernel_dim", f"inf or data.dim = {data['dim']} for anisotropic data "
@@ -390,6 +393,11 @@ def _validate(key, t, t_final, coords):
         "slope_tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 0.15),
     })
     return out
+
+
+def radial_coordinates(custom: bool) -> tuple[str, ...]:
+    """Coordinates that are norms (min >= 0, natural boundary at 0): none in custom problems."""
+    return () if custom else RADIAL
 
 
 def coordinates(data: dict, network: dict) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .case import RADIAL, normalize_case, read_case
+from .case import normalize_case, radial_coordinates, read_case
 from .errors import CaseError
 from .grid import CartesianGrid
 from .operator.lowrank import LowRankPotential
@@ -20,6 +20,7 @@ from .problem.activations import make_activation
 from .problem.data import make_data
 from .problem.initial import InitialLaw
 from .problem.schedule import Schedule
+from .problem.user import load_problem
 from .reduction.anisotropic import AnisotropicReduction
 from .reduction.radial import RadialReduction
 from .reduction.second_layer import BiasedRadialReduction, SecondLayerReduction
@@ -44,7 +45,6 @@ def build_reduction(case: dict, grid: CartesianGrid):
     data_spec, net, pde = case["data"], case["network"], case["pde"]
     lam = case["training"]["lambda"]
     if data_spec["kind"] == "custom":
-        from .problem.user import load_problem  # TEMP-LOCAL
         return load_problem(case).reduction(grid, scale=net["scale"], lam=lam)
     activation = make_activation(net["activation"], net["activation_params"])
     data = make_data(data_spec)
@@ -64,11 +64,11 @@ def build_reduction(case: dict, grid: CartesianGrid):
     return SecondLayerReduction(inner) if net["unit"] in ("aw", "awb") else inner
 
 
-def open_ends(grid: CartesianGrid) -> list[tuple[int, int]]:
+def open_ends(grid: CartesianGrid, radial: tuple[str, ...]) -> list[tuple[int, int]]:
     """(axis, side) pairs of grid edges that are not natural boundaries: every edge except
-    min = 0 of a norm coordinate (r, r1, r2)."""
+    min = 0 of a norm coordinate (``radial``: r, r1, r2 of the built-in models)."""
     return [(i, side) for i, axis in enumerate(grid.axes) for side in (0, 1)
-            if side == 1 or axis.lo > 0 or axis.name not in RADIAL]
+            if side == 1 or axis.lo > 0 or axis.name not in radial]
 
 
 def integrator(case: dict) -> str:
@@ -107,7 +107,7 @@ def build_run(case: dict):
         density = initial.cell_density(grid, outside_tol=pde["boundary_mass"])
         run = FiniteVolumeRun(potential, density, schedule,
                               integrator=integrator(case), cfl=pde["cfl"], tol=pde["tol"],
-                              reconstruction=pde["reconstruction"], open_ends=open_ends(grid),
+                              reconstruction=pde["reconstruction"], open_ends=open_ends(grid, radial_coordinates(case["data"]["kind"] == "custom")),
                               on_boundary=pde["on_boundary"], boundary_mass=pde["boundary_mass"],
                               threads=pde["threads"])
     return grid, reduction, run

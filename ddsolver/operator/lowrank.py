@@ -15,27 +15,39 @@ from numba import njit
 
 from ..grid import CartesianGrid
 
+AVERAGE_BLOCK = 2**22       # output values per call of the averaged function (32 MB)
+
 
 def cell_average(fun, grid: CartesianGrid, nodes: int = 4) -> np.ndarray:
     """Cell averages of ``fun`` by tensor Gauss–Legendre quadrature with ``nodes`` points per axis.
 
     ``fun(*coords)`` takes one flat coordinate array per axis and returns an array of shape
-    (..., npoints); the result has shape (..., grid.size) in C order of the cells.
+    (..., npoints); the result has shape (..., grid.size) in C order of the cells. ``fun`` is
+    called on blocks of cells holding about ``AVERAGE_BLOCK`` output values each (the first call
+    is one cell, which measures the output size per point), so memory stays bounded on large
+    grids and for many outputs.
     """
     x, w = np.polynomial.legendre.leggauss(nodes)
-    per_axis = [(a.centres[:, None] + 0.5 * a.spacing * x[None, :]) for a in grid.axes]
-    points = np.meshgrid(*per_axis, indexing="ij") if grid.ndim > 1 else per_axis
-    # order the points as (cells in C order, quadrature nodes in C order)
-    order = [2 * i for i in range(grid.ndim)] + [2 * i + 1 for i in range(grid.ndim)]
-    coords = [np.asarray(pt).reshape([n for a in grid.axes for n in (a.cells, nodes)])
-              .transpose(order).reshape(grid.size, -1) if grid.ndim > 1 else pt
-              for pt in points]
+    offsets = np.stack(np.meshgrid(*(0.5 * a.spacing * x for a in grid.axes), indexing="ij"),
+                       axis=-1).reshape(-1, grid.ndim)          # quadrature nodes in C order
     weights = np.ones(1)
     for _ in range(grid.ndim):
         weights = np.multiply.outer(weights, 0.5 * w).ravel()
-    values = np.asarray(fun(*(c.ravel() for c in coords)))
-    values = values.reshape(values.shape[:-1] + (grid.size, weights.size))
-    return values @ weights
+    centres = np.stack([c.ravel() for c in grid.mesh()], axis=1)
+
+    def averages(lo, hi):
+        points = centres[lo:hi, None, :] + offsets[None, :, :]
+        values = np.asarray(fun(*(points[..., k].ravel() for k in range(grid.ndim))))
+        return values.reshape(values.shape[:-1] + (hi - lo, weights.size)) @ weights
+
+    first = averages(0, 1)
+    out = np.empty(first.shape[:-1] + (grid.size,))
+    out[..., :1] = first
+    block = max(1, AVERAGE_BLOCK // (max(first.size, 1) * weights.size))
+    for lo in range(1, grid.size, block):
+        hi = min(lo + block, grid.size)
+        out[..., lo:hi] = averages(lo, hi)
+    return out
 
 
 class LowRankPotential:
@@ -52,7 +64,10 @@ class LowRankPotential:
         self.grid = grid
         self.beta = beta
         self.vbar = np.ascontiguousarray(cell_average(reduction.v, grid, nodes))
-        self.features = np.ascontiguousarray(cell_average(reduction.features, grid, nodes))
+        cell_features = getattr(reduction, "cell_features", None)
+        self.features = np.ascontiguousarray(
+            cell_features(grid, nodes) if cell_features is not None
+            else cell_average(reduction.features, grid, nodes))
         self.ridge = cell_average(lambda *x: 0.5 * reduction.lam * sum(c * c for c in x), grid,
                                   nodes)
         self.log_jacobian = (cell_average(reduction.log_jacobian, grid, nodes)

@@ -23,8 +23,6 @@ from scipy import stats
 from ..errors import CaseError
 from ..grid import Axis, CartesianGrid
 
-RADIAL = ("r", "r1", "r2")           # coordinates that are norms (natural boundary at 0)
-
 
 def axis_deposit(positions, weights, axis: Axis) -> np.ndarray:
     """Cell masses of point masses on one axis, each split linearly between its two nearest cell
@@ -122,13 +120,14 @@ class InitialLaw:
         return _continuous_masses(law, axis, "init", "gaussian law", outside_tol)
 
     def axis_masses(self, axis: Axis, outside_tol: float = 1e-12) -> np.ndarray:
-        """Marginal cell masses of the coordinate ``axis.name``."""
+        """Marginal cell masses of the coordinate ``axis.name``: its scalar law when the spec has
+        one (a, b, custom coordinates), else the law of r, r1 or r2 implied by the law of w."""
+        if axis.name in self.spec:
+            return ScalarLaw(self.spec[axis.name]).cell_masses(axis, f"init.{axis.name}",
+                                                               outside_tol)
         if axis.name == "r":
             return self._radial_masses(axis, outside_tol)
-        if axis.name in ("r1", "r2"):
-            return self._block_masses(axis, outside_tol)
-        return ScalarLaw(self.spec[axis.name]).cell_masses(axis, f"init.{axis.name}",
-                                                           outside_tol)
+        return self._block_masses(axis, outside_tol)
 
     def cell_density(self, grid: CartesianGrid, outside_tol: float = 1e-12) -> np.ndarray:
         """Cell averages of the initial density on ``grid`` (Σ density × cell volume = 1)."""
