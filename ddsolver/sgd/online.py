@@ -1,14 +1,24 @@
-"""Online SGD on the full network ŷ(x) = (α/N) Σ_i σ(⟨w_i, x⟩), MATH.md sections 2–3.
+"""Online and mini-batch SGD on the full network, MATH.md sections 1–3.
 
-One fresh sample (x_k, y_k) per step, step size s_k = ε ξ(kε), and for every unit
+Units σ*(x; θ_i) = a_i σ(z_i), z_i = ⟨w_i, x⟩ + b_i, prediction ŷ(x) = (α/N) Σ_i a_i σ(z_i).
+A unit without a second-layer weight has a_i ≡ 1, one without a bias b_i ≡ 0: the arrays A = 1
+and B = 0 are then read but never updated (flags ``has_a``, ``has_b``). One step of size s_k on
+a sample (x, y), with g = (2 s_k / α)(y − ŷ(x)) and every gradient at the old parameters:
 
-    w_i ← (1 − 2λ s_k) w_i + (2 s_k / α)(y_k − ŷ(x_k)) σ'(⟨w_i, x_k⟩) x_k + sqrt(4 s_k / β) g_i,
+    a_i ← (1 − 2λs_k) a_i + g σ(z_i)            + sqrt(4 s_k / β) ζ_i
+    b_i ← (1 − 2λs_k) b_i + g a_i σ'(z_i)       + sqrt(4 s_k / β) η_i
+    w_i ← (1 − 2λs_k) w_i + g a_i σ'(z_i) x     + sqrt(4 s_k / β) g_i
 
-g_i ~ N(0, I_d) (no noise term when β = ∞). Time is t = kε. :func:`sgd_step` applies one step
-to given samples and has the plain-numpy twin :func:`sgd_step_numpy`; :func:`online_sgd` runs
-steps k_start … k_end − 1 drawing isotropic-Gaussian samples (y = ±1, x | y ~ N(0, τ_y² I))
-from numba's generator seeded with ``seed`` at entry, so a run split into chunks with one seed
-per chunk is reproducible bit for bit.
+with independent standard normal noises (none when β = ∞). Step size s_k = ε ξ(kε), time
+t = kε. Samples: y = ±1 with probability ½, x | y ~ N(0, diag(scales[y]²)) (row 0 of ``scales``
+for y = +1, row 1 for y = −1; isotropic data has constant rows τ_±).
+
+Compiled kernels: :func:`unit_step` (one step on a given sample and noise; numpy twin
+:func:`unit_step_numpy`), :func:`online_units` and :func:`minibatch_units`, which draw their
+samples from numba's generator seeded with ``seed`` at entry, so that a run split into chunks
+with one seed per chunk is reproducible bit for bit. :func:`online_sgd` and
+:func:`minibatch_sgd` are their Python entry points (unit arrays optional);
+:func:`sgd_step` / :func:`sgd_step_numpy` are the w-only forms of the single step.
 """
 
 from __future__ import annotations
@@ -22,24 +32,41 @@ from ..problem.pointwise import sigma_pair
 from ..problem.schedule import schedule_value
 
 
+@njit(cache=True)
+def draw_sample(scales, x):
+    """Fill x with a draw of x | y ~ N(0, diag(scales[y]²)) and return y = ±1 (probability ½)."""
+    y = 1.0 if np.random.random() < 0.5 else -1.0
+    row = 0 if y > 0.0 else 1
+    for j in range(x.size):
+        x[j] = scales[row, j] * np.random.standard_normal()
+    return y
+
+
 @njit(cache=True, fastmath=True)
-def sgd_step(W, x, y, noise, code, params, scale, lam, step, inv_beta, pre):
-    """One SGD step of size ``step`` on sample (x, y) with unit noises ``noise`` (N, d), in place;
-    ``pre`` is scratch of length N. Returns the prediction ŷ(x) before the step."""
+def unit_step(W, A, B, has_a, has_b, x, y, noise, noise_ab, code, params, scale, lam, step,
+              inv_beta, pre):
+    """One SGD step (module docstring) on sample (x, y), in place. ``noise`` (N, d) are the
+    w-noises, ``noise_ab`` (N, 2) the a- and b-noises; ``pre`` is scratch of length N.
+    Returns the prediction ŷ(x) before the step."""
     n, d = W.shape
     total = 0.0
     for i in range(n):
         acc = 0.0
         for j in range(d):
             acc += W[i, j] * x[j]
-        pre[i] = acc
-        total += sigma_pair(code, params, acc)[0]
+        pre[i] = acc + B[i]
+        total += A[i] * sigma_pair(code, params, pre[i])[0]
     prediction = scale * total / n
     shrink = 1.0 - 2.0 * lam * step
     gain = 2.0 * step / scale * (y - prediction)
     noise_scale = math.sqrt(4.0 * step * inv_beta)
     for i in range(n):
-        g = gain * sigma_pair(code, params, pre[i])[1]
+        g = gain * A[i] * sigma_pair(code, params, pre[i])[1]
+        if has_a:
+            value = sigma_pair(code, params, pre[i])[0]
+            A[i] = shrink * A[i] + gain * value + noise_scale * noise_ab[i, 0]
+        if has_b:
+            B[i] = shrink * B[i] + g + noise_scale * noise_ab[i, 1]
         if g == 0.0 and shrink == 1.0:
             pass
         else:
@@ -51,68 +78,102 @@ def sgd_step(W, x, y, noise, code, params, scale, lam, step, inv_beta, pre):
     return prediction
 
 
-def sgd_step_numpy(W, x, y, noise, activation, scale, lam, step, inv_beta):
-    """Plain-numpy twin of :func:`sgd_step` (returns the new weights and ŷ)."""
-    pre = W @ x
-    prediction = scale * activation.sigma(pre).mean()
-    gain = 2.0 * step / scale * (y - prediction) * activation.dsigma(pre)
-    new = (1.0 - 2.0 * lam * step) * W + np.outer(gain, x)
+def unit_step_numpy(W, A, B, has_a, has_b, x, y, noise, noise_ab, activation, scale, lam, step,
+                    inv_beta):
+    """Plain-numpy twin of :func:`unit_step`: returns (W, A, B, ŷ) after the step (copies)."""
+    z = W @ x + B
+    value, slope = activation.sigma(z), activation.dsigma(z)
+    prediction = scale * np.mean(A * value)
+    gain = 2.0 * step / scale * (y - prediction)
+    shrink = 1.0 - 2.0 * lam * step
+    noise_scale = math.sqrt(4.0 * step * inv_beta)
+    new_w = shrink * W + np.outer(gain * A * slope, x)
+    new_a = shrink * A + gain * value if has_a else A.copy()
+    new_b = shrink * B + gain * A * slope if has_b else B.copy()
     if inv_beta > 0:
-        new = new + math.sqrt(4.0 * step * inv_beta) * noise
-    return new, prediction
+        new_w = new_w + noise_scale * noise
+        new_a = new_a + noise_scale * noise_ab[:, 0] if has_a else new_a
+        new_b = new_b + noise_scale * noise_ab[:, 1] if has_b else new_b
+    return new_w, new_a, new_b, prediction
+
+
+def sgd_step(W, x, y, noise, code, params, scale, lam, step, inv_beta, pre):
+    """:func:`unit_step` for units σ(⟨w, x⟩) (a ≡ 1, b ≡ 0): W updated in place, returns ŷ."""
+    n = W.shape[0]
+    return unit_step(W, np.ones(n), np.zeros(n), False, False, x, y, noise, np.zeros((n, 2)),
+                     code, params, scale, lam, step, inv_beta, pre)
+
+
+def sgd_step_numpy(W, x, y, noise, activation, scale, lam, step, inv_beta):
+    """:func:`unit_step_numpy` for units σ(⟨w, x⟩): returns (new W, ŷ)."""
+    n = W.shape[0]
+    new_w, _, _, prediction = unit_step_numpy(W, np.ones(n), np.zeros(n), False, False, x, y,
+                                              noise, None, activation, scale, lam, step,
+                                              inv_beta)
+    return new_w, prediction
 
 
 @njit(cache=True)
-def online_sgd(W, code, params, taus, scale, lam, inv_beta, eps, schedule, k_start, k_end, seed):
-    """Steps k_start … k_end − 1 of online SGD on isotropic Gaussians, in place (see module)."""
+def online_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta, eps,
+                 schedule, k_start, k_end, seed):
+    """Steps k_start … k_end − 1 of online SGD, in place (module docstring). Per step the
+    generator gives y, x, then per unit its d w-noises, its a-noise and its b-noise."""
     np.random.seed(seed)
     n, d = W.shape
     code_s, value, offset, exponent = schedule
     x = np.empty(d)
     noise = np.zeros((n, d)) if inv_beta > 0.0 else np.zeros((1, 1))
+    noise_ab = np.zeros((n, 2))
     pre = np.empty(n)
     for k in range(k_start, k_end):
-        y = 1.0 if np.random.random() < 0.5 else -1.0
-        tau = taus[0] if y > 0.0 else taus[1]
-        for j in range(d):
-            x[j] = tau * np.random.standard_normal()
+        y = draw_sample(scales, x)
         if inv_beta > 0.0:
             for i in range(n):
                 for j in range(d):
                     noise[i, j] = np.random.standard_normal()
+                if has_a:
+                    noise_ab[i, 0] = np.random.standard_normal()
+                if has_b:
+                    noise_ab[i, 1] = np.random.standard_normal()
         step = eps * schedule_value(code_s, value, offset, exponent, k * eps)
-        sgd_step(W, x, y, noise, code, params, scale, lam, step, inv_beta, pre)
+        unit_step(W, A, B, has_a, has_b, x, y, noise, noise_ab, code, params, scale, lam, step,
+                  inv_beta, pre)
 
 
 @njit(cache=True)
-def minibatch_sgd(W, code, params, taus, scale, lam, inv_beta, eps_batch, schedule, k_start,
-                  k_end, batch, seed):
-    """Mini-batch steps k_start … k_end − 1: each draws ``batch`` samples X (B, d) and applies
+def minibatch_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta,
+                    eps_batch, schedule, k_start, k_end, batch, seed):
+    """Mini-batch steps k_start … k_end − 1, in place: each draws ``batch`` samples X (B, d)
+    and applies the module's update with the gradients averaged over the batch,
 
-        W ← (1 − 2λ s) W + (2 s / (α B)) Cᵀ X + sqrt(4 s / β) G,   C_bi = (y_b − ŷ(x_b)) σ'(⟨w_i, x_b⟩),
+        W ← (1 − 2λ s) W + (2 s / (α B)) Cᵀ X + noise,   C_bi = (y_b − ŷ(x_b)) a_i σ'(z_bi),
 
-    with s = εB ξ(kεB) (``eps_batch`` = εB), so t = kεB means the same as in online SGD. The
-    products X Wᵀ and Cᵀ X are BLAS matrix products."""
+    b_i and a_i alike with Σ_b C_bi and Σ_b (y_b − ŷ(x_b)) σ(z_bi), and s = εB ξ(kεB)
+    (``eps_batch`` = εB), so t = kεB means the same as in online SGD. The products X Wᵀ and
+    Cᵀ X are BLAS matrix products."""
     np.random.seed(seed)
     n, d = W.shape
     code_s, value, offset, exponent = schedule
     X = np.empty((batch, d))
     y = np.empty(batch)
     C = np.empty((batch, n))
+    grad_a = np.empty(n)
     for k in range(k_start, k_end):
         for b in range(batch):
-            y[b] = 1.0 if np.random.random() < 0.5 else -1.0
-            tau = taus[0] if y[b] > 0.0 else taus[1]
-            for j in range(d):
-                X[b, j] = tau * np.random.standard_normal()
+            y[b] = draw_sample(scales, X[b])
         P = np.dot(X, W.T)
+        grad_a[:] = 0.0
         for b in range(batch):
             total = 0.0
             for i in range(n):
-                total += sigma_pair(code, params, P[b, i])[0]
+                value_i, slope = sigma_pair(code, params, P[b, i] + B[i])
+                total += A[i] * value_i
+                P[b, i] = value_i                         # P now holds σ(z_bi)
+                C[b, i] = slope * A[i]
             err = y[b] - scale * total / n
             for i in range(n):
-                C[b, i] = err * sigma_pair(code, params, P[b, i])[1]
+                C[b, i] *= err
+                grad_a[i] += err * P[b, i]
         step = eps_batch * schedule_value(code_s, value, offset, exponent, k * eps_batch)
         update = np.dot(C.T, X)
         shrink = 1.0 - 2.0 * lam * step
@@ -123,3 +184,46 @@ def minibatch_sgd(W, code, params, taus, scale, lam, inv_beta, eps_batch, schedu
                 W[i, j] = shrink * W[i, j] + gain * update[i, j]
                 if inv_beta > 0.0:
                     W[i, j] += noise_scale * np.random.standard_normal()
+            if has_a:
+                A[i] = shrink * A[i] + gain * grad_a[i]
+                if inv_beta > 0.0:
+                    A[i] += noise_scale * np.random.standard_normal()
+            if has_b:
+                B[i] = shrink * B[i] + gain * C[:, i].sum()
+                if inv_beta > 0.0:
+                    B[i] += noise_scale * np.random.standard_normal()
+
+
+def _unit_arrays(W, scales, A, B):
+    """(scales (2, d), A, B, has_a, has_b): ``scales`` may be (τ₊, τ₋) for isotropic data; a
+    missing A is ones and a missing B zeros (not trained)."""
+    n, d = W.shape
+    scales = np.asarray(scales, dtype=float)
+    if scales.shape == (2,):
+        scales = np.repeat(scales[:, None], d, axis=1)
+    if scales.shape != (2, d):
+        raise ValueError(f"scales: expected shape (2,) or (2, {d}), got {scales.shape}")
+    for name, arr in (("A", A), ("B", B)):
+        if arr is not None and (arr.shape != (n,) or arr.dtype != np.float64):
+            raise ValueError(f"{name}: expected a float64 array of shape ({n},), got "
+                             f"{arr.dtype} {arr.shape}")
+    return (np.ascontiguousarray(scales), np.ones(n) if A is None else A,
+            np.zeros(n) if B is None else B, A is not None, B is not None)
+
+
+def online_sgd(W, code, params, scales, scale, lam, inv_beta, eps, schedule, k_start, k_end,
+               seed, A=None, B=None):
+    """Online SGD steps k_start … k_end − 1 (:func:`online_units`), updating W (N, d) and the
+    given A, B (N,) in place. ``scales``: (2, d) per-label standard deviations, or (τ₊, τ₋)."""
+    scales, A, B, has_a, has_b = _unit_arrays(W, scales, A, B)
+    online_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta, eps,
+                 schedule, k_start, k_end, seed)
+
+
+def minibatch_sgd(W, code, params, scales, scale, lam, inv_beta, eps_batch, schedule, k_start,
+                  k_end, batch, seed, A=None, B=None):
+    """Mini-batch SGD steps k_start … k_end − 1 (:func:`minibatch_units`), in place like
+    :func:`online_sgd`."""
+    scales, A, B, has_a, has_b = _unit_arrays(W, scales, A, B)
+    minibatch_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta,
+                    eps_batch, schedule, k_start, k_end, batch, seed)

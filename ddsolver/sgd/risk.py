@@ -1,25 +1,31 @@
-"""Population risk of the finite network ŷ(x) = (α/N) Σ_i σ(⟨w_i, x⟩) (MATH.md 1, 4.1, 7).
+"""Population risk of the finite network ŷ(x) = (α/N) Σ_i a_i σ(⟨w_i, x⟩ + b_i) (MATH.md 1, 4, 7).
 
-Isotropic data (y = ±1 w.p. ½, x | y ~ N(0, τ_±² I_d)), r_i = |w_i|, c_ij = cos∠(w_i, w_j):
+Data: y = ±1 with probability ½, x | y ~ N(0, diag(s_y²)) with per-label coordinate standard
+deviations s_y = ``data.scales[y]`` (isotropic data: s_± = τ_± in every coordinate). Given y,
+the pre-activations ⟨w_i, x⟩ are jointly Gaussian with covariance W diag(s_y²) Wᵀ: standard
+deviations γ_{y,i} = |s_y ∘ w_i| and correlations c^y_ij. With a_i ≡ 1, b_i ≡ 0 for units that
+lack them,
 
-    R_N = R_# + (2α/N) Σ_i V(w_i) + (α²/N²) Σ_{i,j} U(w_i, w_j)        (diagonal included)
-    V(w)  = −½ [q(τ₊ r) − q(τ₋ r)]
-    U_ij  = ½ Σ_τ E[σ(τ r_i Z₁) σ(τ r_j (c Z₁ + s Z₂))],   s = √(1 − c²)
+    R_N = R_# + (2α/N) Σ_i V_i + (α²/N²) Σ_{i,j} U_ij        (diagonal included)
+    V_i  = −½ a_i [q(γ_{+,i}; b_i) − q(γ_{−,i}; b_i)],   q(γ; b) = E σ(γG + b)
+    U_ij = a_i a_j ½ Σ_y E[σ(γ_{y,i} Z₁ + b_i) σ(γ_{y,j}(c Z₁ + s Z₂) + b_j)],   c = c^y_ij, s = √(1 − c²)
 
-Diagonal: U_ii = ½ Σ_τ E σ(τ r_i G)². Off-diagonal pairs by Mehler's formula
+Diagonal: U_ii = a_i² ½ Σ_y E σ(γ_{y,i} G + b_i)². Off-diagonal pairs by Mehler's formula
 
-    U_ij = ½ Σ_τ Σ_{n≥0} c_ij^n h_n(τ r_i) h_n(τ r_j),   h_n(s) = E[σ(sG) He_n(G)]/√(n!),
+    U_ij = ½ Σ_y Σ_{n≥0} (c^y_ij)^n h̃_n(y, i) h̃_n(y, j),   h̃_n(y, i) = a_i h_n(γ_{y,i}; b_i),
 
-summed for all pairs at once as ½ Σ_τ Σ_n h_nᵀ (M ∘ C^∘n) h_n (M masks the series pairs,
-C^∘n the elementwise power). Truncation after n = K: by Cauchy–Schwarz and Parseval,
+h_n(γ; b) = E[σ(γG + b) He_n(G)]/√(n!), summed for all pairs at once as ½ Σ_y Σ_n h̃_nᵀ (M ∘ C_y^∘n)
+h̃_n (M masks the series pairs, C_y^∘n the elementwise power). When s_+ and s_− are proportional
+(isotropic data) both labels share one correlation matrix, computed once. Truncation after n = K:
+by Cauchy–Schwarz and Parseval,
 
-    |U_ij − U_ij^(K)| ≤ |c_ij|^(K+1) B_K,   B_K = ½ Σ_τ max_i (E σ(τ r_i G)² − Σ_{n≤K} h_n(τ r_i)²),
+    |U_ij − U_ij^(K)| ≤ |c|_max^(K+1) B_K,   B_K = ½ Σ_y max_i (a_i² E σ(γ_{y,i} G + b_i)² − Σ_{n≤K} h̃_n(y, i)²),
 
 and K is the smallest order with |c|_max^(K+1) B_K ≤ tol (an absolute bound per pair, so the
 risk is within α² tol). Pairs with |c| > c_cut = (tol / B_max_order)^(1/(max_order+1)) would
 need more than ``max_order`` terms; they are computed by 1-D quadrature of the conditional mean
 
-    U_ij = ½ Σ_τ E[σ(a Z₁) g(Z₁)],   g(z) = E σ(b c z + b s G),   a = τ r_i, b = τ r_j,
+    E[σ(γ_i Z₁ + b_i) g(Z₁)],   g(z) = E σ(γ_j c z + b_j + γ_j s G),
 
 g in closed form for sums of ramps, E(m + ŝG − t)₊ = ŝ φ(u) + (m − t) Φ(u), u = (m − t)/ŝ,
 otherwise by quadrature. Both Gaussian integrals use composite Gauss–Legendre panels on
@@ -45,40 +51,53 @@ PANEL_NODES = 16      # Gauss–Legendre nodes per panel
 BLOCK_ROWS = 64       # rows of C^∘n processed together in the Mehler sum
 
 
-def exact_risk(W, activation, data, scale=1.0, tol=1e-12, max_order=400):
-    """Exact population risk R_N of the units W (N, d) for isotropic Gaussian ``data``."""
+def exact_risk(W, activation, data, scale=1.0, a=None, b=None, tol=1e-12, max_order=400):
+    """Exact population risk R_N of the units (W (N, d), a (N,), b (N,)) on Gaussian ``data``
+    with per-label coordinate standard deviations ``data.scales`` (2, d); a = None means
+    a ≡ 1 and b = None means b ≡ 0."""
     W = np.atleast_2d(np.asarray(W, dtype=float))
     n = W.shape[0]
-    r = np.linalg.norm(W, axis=1)
-    taus = np.asarray(data.taus, dtype=float)
-    s = np.outer(taus, r)                                          # (2, N): τ r_i
-    mean_v = -0.5 * np.mean(activation.q(s[0]) - activation.q(s[1]))
-    second = activation.second_moment(s)                           # E σ(τ r_i G)²
-    units = np.divide(W, r[:, None], out=np.zeros_like(W), where=r[:, None] > 0)
-    cos = np.clip(units @ units.T, -1.0, 1.0)
+    a = np.ones(n) if a is None else _per_unit("a", a, n)
+    b = None if b is None else _per_unit("b", b, n)
+    groups = _label_geometry(W, data.scales)
+    gamma = np.empty((2, n))                                      # γ_{y,i}
+    for labels, g, _ in groups:
+        gamma[labels] = g
+    mean_v = -0.5 * np.mean(a * (activation.q(gamma[0], b) - activation.q(gamma[1], b)))
+    second = a**2 * activation.second_moment(gamma, b)            # a_i² E σ(γ_{y,i} G + b_i)²
+    cosines = [np.clip(units @ units.T, -1.0, 1.0) for _, _, units in groups]
     off = ~np.eye(n, dtype=bool)
 
-    h, tails = _mehler_terms(activation, s, second, np.abs(cos[off]).max(initial=0.0), tol,
-                             max_order)
-    near = off & (np.abs(cos) > _cutoff(tails[-1], tol, h.shape[0] - 1))
-    cmax = np.abs(cos[off & ~near]).max(initial=0.0)
+    cmax = max(np.abs(cos[off]).max(initial=0.0) for cos in cosines)
+    h, tails = _mehler_terms(activation, gamma, a, b, second, cmax, tol, max_order)
+    cut = _cutoff(tails[-1], tol, h.shape[0] - 1)
+    nears = [off & (np.abs(cos) > cut) for cos in cosines]
+    cmax = max(np.abs(cos[off & ~near]).max(initial=0.0) for cos, near in zip(cosines, nears))
     order = _order(cmax, tails, tol)
-    total = 0.5 * second.sum() + _mehler_sum(h[: order + 1], cos, off & ~near)
-    for i, j in zip(*np.nonzero(np.triu(near))):
-        sin = np.linalg.norm(units[j] - cos[i, j] * units[i])
-        total += sum(_pair_quadrature(activation, tau * r[i], tau * r[j], cos[i, j], sin)
-                     for tau in taus)                              # 2 · ½ Σ_τ: (i, j) and (j, i)
+    shift = np.zeros(n) if b is None else b
+    total = 0.5 * second.sum()
+    for (labels, _, units), cos, near in zip(groups, cosines, nears):
+        total += _mehler_sum(h[: order + 1, labels], cos, off & ~near)
+        for i, j in zip(*np.nonzero(np.triu(near))):
+            sin = np.linalg.norm(units[j] - cos[i, j] * units[i])
+            total += a[i] * a[j] * sum(                           # 2 · ½ Σ_y: (i, j) and (j, i)
+                _pair_quadrature(activation, gamma[y, i], shift[i], gamma[y, j], shift[j],
+                                 cos[i, j], sin) for y in labels)
     return float(data.label_second_moment + 2 * scale * mean_v + scale**2 * total / n**2)
 
 
-def monte_carlo_risk(W, activation, data, scale=1.0, samples=100_000, rng=None, batch=10_000):
+def monte_carlo_risk(W, activation, data, scale=1.0, a=None, b=None, samples=100_000, rng=None,
+                     batch=10_000):
     """(mean, standard error) of (y − ŷ(x))² over ``samples`` fresh draws of ``data.sample``."""
     W = np.atleast_2d(np.asarray(W, dtype=float))
+    n = W.shape[0]
+    a = np.ones(n) if a is None else _per_unit("a", a, n)
+    b = np.zeros(n) if b is None else _per_unit("b", b, n)
     rng = np.random.default_rng(rng)
     count, mean, m2 = 0, 0.0, 0.0
     while count < samples:
         x, y = data.sample(min(batch, samples - count), rng)
-        loss = (y - scale * activation.sigma(x @ W.T).mean(axis=1)) ** 2
+        loss = (y - scale * (activation.sigma(x @ W.T + b) * a).mean(axis=1)) ** 2
         k, mu = loss.size, loss.mean()
         # Chan et al.: merge (count, mean, m2) with the batch's (k, mu, Σ(loss − mu)²)
         m2 += np.sum((loss - mu) ** 2) + (mu - mean) ** 2 * count * k / (count + k)
@@ -87,15 +106,46 @@ def monte_carlo_risk(W, activation, data, scale=1.0, samples=100_000, rng=None, 
     return float(mean), float(math.sqrt(m2 / (count - 1) / count))
 
 
+def _per_unit(name, values, n):
+    """``values`` as a finite float array of shape (n,), or a ValueError naming ``name``."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != (n,) or not np.all(np.isfinite(values)):
+        raise ValueError(f"{name}: expected {n} finite numbers (one per unit), got shape "
+                         f"{values.shape}")
+    return values
+
+
+def _label_geometry(W, scales):
+    """[(labels, γ (len(labels), N), unit vectors (N, d))] for groups of labels whose scales are
+    proportional, s_y = t_y m with max m = 1: then ⟨w, x⟩ | y has standard deviation
+    γ_{y,i} = t_y |m ∘ w_i| and the correlations are those of the unit vectors m ∘ w_i / |m ∘ w_i|
+    (0 for a zero vector)."""
+    scales = np.asarray(scales, dtype=float)
+    if scales.shape != (2, W.shape[1]) or not np.all(scales > 0):
+        raise ValueError(f"data.scales: expected positive numbers of shape (2, {W.shape[1]}), "
+                         f"got shape {scales.shape}")
+    top = scales.max(axis=1)
+    shape = scales / top[:, None]
+    groups = [[0, 1]] if np.array_equal(shape[0], shape[1]) else [[0], [1]]
+    out = []
+    for labels in groups:
+        scaled = W * shape[labels[0]]
+        r = np.linalg.norm(scaled, axis=1)
+        units = np.divide(scaled, r[:, None], out=np.zeros_like(scaled), where=r[:, None] > 0)
+        out.append((labels, np.outer(top[labels], r), units))
+    return out
+
+
 # -- Mehler series --------------------------------------------------------------------------------
 
-def _mehler_terms(activation, s, second, cmax, tol, max_order):
-    """h_n(τ r_i), shape (K+1, 2, N), and the Parseval tail bounds B_0 … B_K (see module doc).
+def _mehler_terms(activation, gamma, a, b, second, cmax, tol, max_order):
+    """h̃_n(y, i) = a_i h_n(γ_{y,i}; b_i), shape (K+1, 2, N), and the Parseval tail bounds
+    B_0 … B_K (see module doc); ``second`` is a_i² E σ(γ_{y,i} G + b_i)².
 
     K = min(max_order, smallest n with cmax^(n+1) B_0 ≤ tol): enough, since B_n ≤ B_0.
     """
-    variance = 0.5 * np.maximum(second - activation.q(s) ** 2, 0.0).max(axis=1).sum()
-    h = activation.hermite(s, _order(cmax, np.full(max_order + 1, variance), tol))
+    variance = 0.5 * np.maximum(second - (a * activation.q(gamma, b)) ** 2, 0.0).max(axis=1).sum()
+    h = a * activation.hermite(gamma, _order(cmax, np.full(max_order + 1, variance), tol), b)
     residual = np.maximum(second - np.cumsum(h**2, axis=0), 0.0)
     return h, 0.5 * residual.max(axis=2).sum(axis=1)
 
@@ -112,7 +162,7 @@ def _cutoff(tail, tol, order):
 
 
 def _mehler_sum(h, cos, mask):
-    """Σ_{mask} U_ij = ½ Σ_τ Σ_n h_nᵀ (mask ∘ C^∘n) h_n, for h of shape (K+1, 2, N).
+    """Σ_{mask} ½ Σ_y Σ_n h_n(y)ᵀ (mask ∘ C^∘n) h_n(y), for h of shape (K+1, labels, N).
 
     Rows are taken in blocks of BLOCK_ROWS so that each block's powers stay in cache.
     """
@@ -175,15 +225,17 @@ def _shifted_mean(activation, m, sd):
     return np.sum(w * activation.sigma(m[:, None] + sd * g), axis=1)
 
 
-def _pair_quadrature(activation, a, b, c, s):
-    """E[σ(a Z₁) σ(b (c Z₁ + s Z₂))] for a, b > 0, c ≠ 0, s = √(1 − c²), as E[σ(a Z₁) g(Z₁)].
+def _pair_quadrature(activation, g1, b1, g2, b2, c, s):
+    """E[σ(g1 Z₁ + b1) σ(g2 (c Z₁ + s Z₂) + b2)] for g1, g2 > 0, c ≠ 0, s = √(1 − c²), as
+    E[σ(g1 Z₁ + b1) g(Z₁)], g(z) = E σ(g2 c z + b2 + g2 s G).
 
-    Panels are graded around t/a (kinks of σ(a z)) and t/(bc) (where g bends, over a width
-    ≈ s/|c| in z), for t in {0} ∪ kinks.
+    Panels are graded around (t − b1)/g1 (kinks of σ(g1 z + b1)) and (t − b2)/(g2 c) (where g
+    bends, over a width ≈ s/|c| in z), for t in {0} ∪ kinks.
     """
     t = _features(activation)
-    centres = np.concatenate([t / a, t / (b * c)])
-    widths = np.concatenate([np.full(t.size, 1.0 / a), np.full(t.size, s / abs(c))])
+    centres = np.concatenate([(t - b1) / g1, (t - b2) / (g2 * c)])
+    widths = np.concatenate([np.full(t.size, 1.0 / g1), np.full(t.size, s / abs(c))])
     z, w = _panel_rule(centres[None, :], widths[None, :])
     z, w = z[0], w[0]
-    return float(np.dot(w, activation.sigma(a * z) * _shifted_mean(activation, b * c * z, b * s)))
+    return float(np.dot(w, activation.sigma(g1 * z + b1)
+                        * _shifted_mean(activation, g2 * c * z + b2, g2 * s)))

@@ -1,7 +1,8 @@
 """SGD files (format ``ddsolver.sgd``): snapshots of a particle SGD run, streamed.
 
 Per snapshot: the time, the exact risk R_N of the N-unit network, the reduced coordinates of
-every unit (``/coords/r``) and, when asked, the weights W (N, d). The streaming (flush per
+every unit (``/coords/<name>``, one per coordinate of the model) and, when asked, the weights
+W (N, d). The streaming (flush per
 snapshot, SWMR, final status) is :class:`~ddsolver.storage.stream.StreamWriter`'s; the layout
 is documented in ``docs/hdf5-format.md``.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from ..case import COORDINATES, case_from_json
+from ..case import case_from_json, coordinates
 from .stream import StreamWriter, complete_snapshots
 
 FORMAT = "ddsolver.sgd"
@@ -26,7 +27,8 @@ class SgdWriter(StreamWriter):
     ...     w.close(status="complete", run_time=3.2)
 
     ``case`` is a normalised case: it gives the number of units N (``sgd.neurons``), the
-    dimension d (``data.dim``) and the names of the reduced coordinates. ``weights`` must be
+    names of the reduced coordinates and the width d of the weights (``data.dim``, unless
+    ``attrs["dim"]`` gives it, as for custom problems, whose weights are θ). ``weights`` must be
     given at every snapshot if ``save_weights``, and never otherwise. Diagnostics and
     exceptions are handled as by :class:`~ddsolver.storage.SolutionWriter`.
     """
@@ -38,9 +40,9 @@ class SgdWriter(StreamWriter):
                  save_weights: bool = False, attrs: dict | None = None):
         super().__init__(path, case, header={"seed": int(seed)}, overwrite=overwrite,
                          attrs=attrs)
-        n, d = case["sgd"]["neurons"], case["data"]["dim"]
+        n, d = case["sgd"]["neurons"], (attrs or {}).get("dim") or case["data"]["dim"]
         self.shape = (n, d)
-        self.coords = COORDINATES[(case["data"]["kind"], case["network"]["unit"])]
+        self.coords = coordinates(case["data"], case["network"])
         self.save_weights = save_weights
         self._series("risk", (), "exact population risk R_N of the N-unit network")
         self._file.create_group("coords")
