@@ -26,7 +26,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import ddsolver
-from ddsolver.case import case_to_json, read_case
+from ddsolver.case import case_to_json, normalize_case, read_case
 from ddsolver.solve import build_run
 from ddsolver.stepper.ssprk import rhs_numpy
 
@@ -35,11 +35,15 @@ TIMES = np.linspace(0.0, 200.0, 401)
 
 
 def case_with(cells, t_final=200.0):
+    """The example case with ``cells`` radial cells, stopped at ``t_final`` (the [sgd] and
+    [validate] times follow it)."""
     case = read_case(CASE)
     case["pde"]["grid"]["r"]["cells"] = cells
     case["training"]["t_final"] = t_final
     case["pde"]["snapshot_times"] = TIMES[TIMES <= t_final]
-    return case
+    case["sgd"]["snapshot_times"] = case["pde"]["snapshot_times"]
+    case["validate"]["t_max"] = min(case["validate"]["t_max"], t_final)
+    return normalize_case(case)
 
 
 def compile_times():

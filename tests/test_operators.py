@@ -5,8 +5,13 @@ import pytest
 
 from ddsolver.grid import CartesianGrid
 from ddsolver.operator.lowrank import cell_average, lowrank_potential, lowrank_potential_numpy
-from ddsolver.operator.transport import (RECONSTRUCTIONS, face_velocities, face_velocities_numpy,
-                                         transport_rhs, transport_rhs_numpy)
+from ddsolver.operator.transport import (
+    RECONSTRUCTIONS,
+    face_velocities,
+    face_velocities_numpy,
+    transport_rhs,
+    transport_rhs_numpy,
+)
 from ddsolver.stepper.ssprk import evaluate_rhs, ssprk3_advance, ssprk3_step_numpy
 
 SHAPES = [(40, 1, 1), (12, 9, 1), (6, 5, 7)]

@@ -3,8 +3,11 @@ diagnostics."""
 
 from __future__ import annotations
 
+import math
 import time
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 
 from ..errors import NumericalError
@@ -15,6 +18,33 @@ from .boundary import EdgeGuard
 from .semi_implicit import SemiImplicitStepper
 from .ssprk import MAX_STEPS, NEGATIVE, ssprk3_advance
 
+PARALLEL_MIN_CELLS = 16384   # below this many cells one thread is faster (bench_multid.py)
+
+
+def kernel_threads(threads, shape: tuple[int, ...]) -> int:
+    """Threads for the compiled kernels on a grid of ``shape``: ``threads`` (an integer >= 1)
+    capped at numba's pool size NUMBA_NUM_THREADS; None: the whole pool on grids of 2 or 3 axes
+    with at least PARALLEL_MIN_CELLS cells, else one thread (the kernels share out the lines of
+    an axis: a 1-D grid is a single line, and on small grids starting threads costs more than it
+    saves)."""
+    pool = numba.config.NUMBA_NUM_THREADS
+    if threads is None:
+        return pool if len(shape) > 1 and math.prod(shape) >= PARALLEL_MIN_CELLS else 1
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads: expected an integer >= 1 or None, got {threads!r}")
+    return min(int(threads), pool)
+
+
+@contextmanager
+def numba_threads(threads: int):
+    """Run numba's parallel kernels with ``threads`` threads, restoring the previous count."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
 
 class FiniteVolumeRun:
     """Holds the density on the grid and advances it with :func:`ssprk3_advance`.
@@ -23,11 +53,12 @@ class FiniteVolumeRun:
     reduced coordinates (side 0 = min, 1 = max). When more than ``boundary_mass`` of the mass
     sits in the outer cell layer of such an edge, the run fails (``on_boundary = "error"``) or
     warns once (``"warn"``): the no-flux wall would otherwise silently distort the dynamics.
+    ``threads``: numba threads of the compiled kernels (see :func:`kernel_threads`).
     """
 
     def __init__(self, potential: LowRankPotential, density0: np.ndarray, schedule: Schedule, *,
                  integrator="ssprk3", cfl=0.9, tol=1e-7, reconstruction="upwind3", open_ends=(),
-                 on_boundary="error", boundary_mass=1e-9, max_steps=10**8):
+                 on_boundary="error", boundary_mass=1e-9, max_steps=10**8, threads=None):
         self.potential = potential
         self.grid = potential.grid
         self.p = np.ascontiguousarray(density0, dtype=float).reshape(self.grid.padded_shape())
@@ -36,6 +67,7 @@ class FiniteVolumeRun:
         self.open_ends, self.boundary_mass = open_ends, boundary_mass
         self.edges = EdgeGuard(on_boundary)
         self.max_steps = max_steps
+        self.threads = kernel_threads(threads, self.grid.shape)
         self.t, self.steps, self.rejected = 0.0, 0, 0
         self.dt = 1e-3 * self.grid.spacing.min()
         self.spacing = self.grid.padded_spacing()
@@ -50,9 +82,10 @@ class FiniteVolumeRun:
         if self.semi_implicit is not None:
             return self.semi_implicit.advance(p, t, t_end, dt, max_steps)
         pot = self.potential
-        return ssprk3_advance(p, pot.base, pot.features, self.grid.cell_volume, self.spacing,
-                              self.reconstruction, self.inv_beta, self.schedule.args(),
-                              self.cfl, self.tol, t, t_end, dt, max_steps)
+        with numba_threads(self.threads):
+            return ssprk3_advance(p, pot.base, pot.features, self.grid.cell_volume, self.spacing,
+                                  self.reconstruction, self.inv_beta, self.schedule.args(),
+                                  self.cfl, self.tol, t, t_end, dt, max_steps)
 
     def warm_up(self) -> float:
         """Compile (or load from numba's disk cache) the kernels; returns the seconds it took."""
