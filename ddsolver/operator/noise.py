@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, prange
 
-from .transport import axis_view, positivity_rate
+from .transport import axis_view, line_tasks, positivity_rate, task_lines
 
 
 @njit(cache=True)
@@ -37,29 +37,51 @@ def bernoulli(z):
 
 
 @njit(cache=True)
+def bernoulli_pair(z):
+    """(B(z), B(−z)) with one exponential: B(−z) = B(z) + z, applied to the argument of positive
+    sign so that the subtraction never cancels."""
+    small = bernoulli(abs(z))
+    if z >= 0.0:
+        return small, small + z
+    return small - z, small
+
+
+@njit(cache=True, inline="always")
+def sg_flux(p3, phi3, out3, outflow3, a, j, b, scale, beta):
+    """Add the Scharfetter–Gummel flux through face j − ½ of line (a, b) to ``out3`` and
+    ``outflow3`` (``scale`` = D/h²)."""
+    forward, backward = bernoulli_pair(beta * (phi3[a, j, b] - phi3[a, j - 1, b]))
+    leave_left = scale * forward * p3[a, j - 1, b]
+    leave_right = scale * backward * p3[a, j, b]
+    out3[a, j - 1, b] += leave_right - leave_left
+    out3[a, j, b] += leave_left - leave_right
+    outflow3[a, j - 1, b] += leave_left
+    outflow3[a, j, b] += leave_right
+
+
+@njit(cache=True, parallel=True)
 def sg_rhs(p, phi, spacing, diffusion, beta, out, outflow):
     """out = −∇·J with Scharfetter–Gummel fluxes (see module docstring); returns the positivity
-    rate max over cells with p > 0 of outflow / p."""
+    rate max over cells with p > 0 of outflow / p. Parallel over the lines of each axis, swept as
+    in :func:`ddsolver.operator.transport.transport_rhs`."""
     out[:] = 0.0
     outflow[:] = 0.0
     for axis in range(3):
-        p3 = axis_view(p, axis)
-        f3 = axis_view(phi, axis)
-        o3 = axis_view(out, axis)
-        q3 = axis_view(outflow, axis)
-        h = spacing[axis]
-        scale = diffusion / (h * h)
+        p3, phi3 = axis_view(p, axis), axis_view(phi, axis)
+        out3, outflow3 = axis_view(out, axis), axis_view(outflow, axis)
+        scale = diffusion / (spacing[axis] * spacing[axis])
         before, n, after = p3.shape
-        for a in range(before):
-            for b in range(after):
+        if n == 1:
+            continue
+        for task in prange(line_tasks(before, after)):
+            a, start, stop = task_lines(task, after)
+            if after == 1:
                 for j in range(1, n):
-                    z = beta * (f3[a, j, b] - f3[a, j - 1, b])
-                    leave_left = scale * bernoulli(z) * p3[a, j - 1, b]
-                    leave_right = scale * bernoulli(-z) * p3[a, j, b]
-                    o3[a, j - 1, b] += leave_right - leave_left
-                    o3[a, j, b] += leave_left - leave_right
-                    q3[a, j - 1, b] += leave_left
-                    q3[a, j, b] += leave_right
+                    sg_flux(p3, phi3, out3, outflow3, a, j, 0, scale, beta)
+            else:
+                for j in range(1, n):
+                    for b in range(start, stop):
+                        sg_flux(p3, phi3, out3, outflow3, a, j, b, scale, beta)
     return positivity_rate(p, outflow)
 
 

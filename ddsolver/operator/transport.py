@@ -16,15 +16,18 @@ decays:
 dR/dt = −4ξ Σ_faces p_face (Δψ̄/h)² |cell| ≤ 0 for α = 1.
 
 Each axis is processed on a (before, n, after) view of the arrays, so one compiled kernel serves
-every axis and every dimension. Every compiled kernel has a plain-numpy twin (``*_numpy``).
+every axis and every dimension; the kernels are parallel (numba ``prange``) over the independent
+lines of an axis, with results independent of the number of threads. Every compiled kernel has a
+plain-numpy twin (``*_numpy``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 RECONSTRUCTIONS = {"minmod": 0, "mc": 1, "upwind3": 2}
+LINE_BLOCK = 16     # neighbouring lines per parallel task (16 doubles: two cache lines)
 
 
 @njit(cache=True)
@@ -57,66 +60,105 @@ def axis_view(arr, axis):
 
 
 @njit(cache=True)
-def face_velocities(psi, spacing, xi, u0, u1, u2):
-    """u_k = −2ξ Δ_k ψ̄ / h_k on interior faces of every axis, 0 on boundary faces."""
-    faces = (u0, u1, u2)
-    for axis in range(3):
-        p3 = axis_view(psi, axis)
-        u3 = axis_view(faces[axis], axis)
-        scale = -2.0 * xi / spacing[axis]
-        before, n, after = p3.shape
-        for a in range(before):
-            for b in range(after):
-                u3[a, 0, b] = 0.0
-                u3[a, n, b] = 0.0
-                for j in range(1, n):
-                    u3[a, j, b] = scale * (p3[a, j, b] - p3[a, j - 1, b])
+def line_tasks(before, after):
+    """Number of parallel tasks for the before × after lines of an axis view: blocks of up to
+    LINE_BLOCK lines that are neighbours in memory."""
+    return before * ((after + LINE_BLOCK - 1) // LINE_BLOCK)
 
 
 @njit(cache=True)
+def task_lines(task, after):
+    """(a, b_start, b_stop): task ``task`` holds the lines (a, b), b_start ≤ b < b_stop."""
+    blocks = (after + LINE_BLOCK - 1) // LINE_BLOCK
+    a = task // blocks
+    start = (task - a * blocks) * LINE_BLOCK
+    return a, start, min(start + LINE_BLOCK, after)
+
+
+@njit(cache=True, parallel=True)
+def face_velocities(psi, spacing, xi, u0, u1, u2):
+    """u_k = −2ξ Δ_k ψ̄ / h_k on interior faces of every axis, 0 on boundary faces; parallel over
+    the lines of each axis like :func:`transport_rhs`."""
+    faces = (u0, u1, u2)
+    for axis in range(3):
+        p3, u3 = axis_view(psi, axis), axis_view(faces[axis], axis)
+        scale = -2.0 * xi / spacing[axis]
+        before, n, after = p3.shape
+        if n == 1:
+            u3[:] = 0.0                                  # boundary faces only
+            continue
+        for task in prange(line_tasks(before, after)):
+            a, start, stop = task_lines(task, after)
+            for b in range(start, stop):
+                u3[a, 0, b] = 0.0
+                u3[a, n, b] = 0.0
+            for j in range(1, n):
+                for b in range(start, stop):
+                    u3[a, j, b] = scale * (p3[a, j, b] - p3[a, j - 1, b])
+
+
+@njit(cache=True, parallel=True)
 def positivity_rate(p, outflow):
     """max over cells with p > 0 of outflow / p (0 if there are none): 1/rate is the longest
-    forward-Euler step that keeps every cell non-negative."""
+    forward-Euler step that keeps every cell non-negative. A parallel max-reduction (exact, so
+    independent of the number of threads)."""
     rate = 0.0
     flat_p, flat_out = p.reshape(-1), outflow.reshape(-1)
-    for j in range(flat_p.size):
+    for j in prange(flat_p.size):
         if flat_p[j] > 0.0:
             rate = max(rate, flat_out[j] / flat_p[j])
     return rate
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def upwind_flux(p3, u3, out3, outflow3, a, j, b, kind, inv_h):
+    """Add the upwind flux through face j − ½ of line (a, b) to ``out3`` and ``outflow3``."""
+    u = u3[a, j, b]
+    n = p3.shape[1]
+    if u > 0.0:
+        pc = p3[a, j - 1, b]
+        d_far = pc - p3[a, j - 2, b] if j > 1 else 0.0
+        flux = u * upwind_face_value(pc, d_far, p3[a, j, b] - pc, kind) * inv_h
+        outflow3[a, j - 1, b] += flux
+    elif u < 0.0:
+        pc = p3[a, j, b]
+        d_far = pc - p3[a, j + 1, b] if j < n - 1 else 0.0
+        flux = u * upwind_face_value(pc, d_far, p3[a, j - 1, b] - pc, kind) * inv_h
+        outflow3[a, j, b] -= flux
+    else:
+        return
+    out3[a, j - 1, b] -= flux
+    out3[a, j, b] += flux
+
+
+@njit(cache=True, parallel=True)
 def transport_rhs(p, u0, u1, u2, spacing, kind, out, outflow):
     """out = −∇·(p u) with upwind fluxes (see module docstring); returns the positivity rate
-    max_{j: p_j > 0} outflow_j / p_j, outflow_j being the total flux out of cell j per volume."""
+    max_{j: p_j > 0} outflow_j / p_j, outflow_j being the total flux out of cell j per volume.
+
+    Lines along an axis are independent (each writes only its own cells): they run in parallel,
+    LINE_BLOCK neighbouring lines per task, swept face by face across the block so that strided
+    axes read whole cache lines; contiguous lines (after = 1) are swept one at a time. Every
+    cell adds its face fluxes in the same order whatever the number of threads."""
     faces = (u0, u1, u2)
     out[:] = 0.0
     outflow[:] = 0.0
     for axis in range(3):
-        p3 = axis_view(p, axis)
-        u3 = axis_view(faces[axis], axis)
-        o3 = axis_view(out, axis)
-        f3 = axis_view(outflow, axis)
+        p3, u3 = axis_view(p, axis), axis_view(faces[axis], axis)
+        out3, outflow3 = axis_view(out, axis), axis_view(outflow, axis)
         inv_h = 1.0 / spacing[axis]
         before, n, after = p3.shape
-        for a in range(before):
-            for b in range(after):
+        if n == 1:
+            continue
+        for task in prange(line_tasks(before, after)):
+            a, start, stop = task_lines(task, after)
+            if after == 1:
                 for j in range(1, n):
-                    u = u3[a, j, b]
-                    if u > 0.0:
-                        pc = p3[a, j - 1, b]
-                        d_far = pc - p3[a, j - 2, b] if j > 1 else 0.0
-                        flux = u * upwind_face_value(pc, d_far, p3[a, j, b] - pc, kind) * inv_h
-                        f3[a, j - 1, b] += flux
-                    elif u < 0.0:
-                        pc = p3[a, j, b]
-                        d_far = pc - p3[a, j + 1, b] if j < n - 1 else 0.0
-                        flux = u * upwind_face_value(pc, d_far, p3[a, j - 1, b] - pc, kind) * inv_h
-                        f3[a, j, b] -= flux
-                    else:
-                        continue
-                    o3[a, j - 1, b] -= flux
-                    o3[a, j, b] += flux
+                    upwind_flux(p3, u3, out3, outflow3, a, j, 0, kind, inv_h)
+            else:
+                for j in range(1, n):
+                    for b in range(start, stop):
+                        upwind_flux(p3, u3, out3, outflow3, a, j, b, kind, inv_h)
     return positivity_rate(p, outflow)
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import NumericalError
 from ..operator.lowrank import LowRankPotential
@@ -37,11 +38,14 @@ def kernel_threads(threads, shape: tuple[int, ...]) -> int:
 
 @contextmanager
 def numba_threads(threads: int):
-    """Run numba's parallel kernels with ``threads`` threads, restoring the previous count."""
+    """Run numba's parallel kernels, and the BLAS behind the low-rank products, with
+    ``threads`` threads, restoring the previous counts (BLAS threads left free stall every
+    product when another process keeps a core busy)."""
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        yield
+        with threadpool_limits(limits=threads, user_api="blas"):
+            yield
     finally:
         numba.set_num_threads(previous)
 

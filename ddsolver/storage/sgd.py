@@ -40,7 +40,9 @@ class SgdWriter(StreamWriter):
                  save_weights: bool = False, attrs: dict | None = None):
         super().__init__(path, case, header={"seed": int(seed)}, overwrite=overwrite,
                          attrs=attrs)
-        n, d = case["sgd"]["neurons"], (attrs or {}).get("dim") or case["data"]["dim"]
+        n, d = case["sgd"]["neurons"], (attrs or {}).get("dim") or case["data"].get("dim")
+        if save_weights and d is None:
+            raise ValueError("save_weights needs the width of the weights: attrs['dim']")
         self.shape = (n, d)
         self.coords = coordinates(case["data"], case["network"])
         self.save_weights = save_weights

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import cdf_spread
+from ..visualization.plot import coordinate_label, draw_pairs
 
 EXPLANATION = """\
 ## What is compared
 
-For every case the distributional dynamics (DD) is solved on the radial grid and the SGD seeds
-are run on the full d-dimensional network (exact population risk R_N, no Monte-Carlo noise).
+For every case the distributional dynamics (DD) is solved on the grid of the reduced coordinates
+(e.g. r = |w|; (a, r); (r1, r2)) and the SGD seeds are run on the full network (exact
+population risk R_N, no Monte-Carlo noise). Every reduced coordinate x is compared on its own,
+against the marginal of the PDE density.
 
 * **risk_gap**: sup over snapshot times t ≤ t_max of the distance of the seeds' mean R_N(θ^t) to
   the band [R(p_t), E R_N(t)]. E R_N = R(p_t) + (α²/N)(∫U(θ,θ) p_t(dθ) − ∫∫U p_t p_t) is the mean
@@ -23,29 +25,35 @@ are run on the full d-dimensional network (exact population risk R_N, no Monte-C
   O(1/N) part (row "diagonal term"). It is exact at t = 0, but SGD quickly trains away part of
   it (the random O(1/√N) part of the network function), so the DD predicts finite-N SGD up to
   this band. SE is the seed-to-seed standard error.
-* **mean_r_gap**: sup_t |mean over seeds of (1/N) Σ_i |w_i| − ∫ r p_t(dr)|.
-* **w1_r**: sup_t of the seed-averaged Wasserstein-1 distance between the empirical law of the
-  |w_i| and the PDE density, exact for the piecewise-constant density (∫|F_emp − F_pde| dr).
-  Even N exact samples of p_t are at distance ≈ √(2/(πN)) ∫√(F(1−F)) dr.
+* **mean_x_gap** (one per coordinate x, e.g. mean_r_gap): sup_t |mean over seeds of
+  (1/N) Σ_i x_i − ∫ x p_t(dx)|.
+* **w1_x** (e.g. w1_r): sup_t of the seed-averaged Wasserstein-1 distance between the empirical
+  law of the x_i and the PDE marginal of x, exact for the piecewise-constant density
+  (∫|F_emp − F_pde| dx). Even N exact samples of p_t are at distance ≈ √(2/(πN)) ∫√(F(1−F)) dx
+  (the "iid floor" in the notes).
 * **w1_gibbs**, **risk_gibbs** (noisy cases, β < ∞; informational): the Gibbs state p* of
   `ddsolver.stationary` (ρ* ∝ exp(−βΨ_λ(θ; ρ*)), the minimiser of the free energy F) against
-  the seeds' |w_i| at the last compared time (W1, with the PDE's own W1 to p* and the sampling
-  floor of N iid draws of p*) and R(p_t) − R(p*). Both small: SGD and the PDE have reached the
-  Gibbs state. The free-energy plot shows F(p_t) relaxing to F(p*).
+  the seeds' coordinates at the last compared time (W1 per coordinate, the largest shown, with
+  the PDE's own W1 to p* and the sampling floor of N iid draws of p*) and R(p_t) − R(p*). Both
+  small: SGD and the PDE have reached the Gibbs state. The free-energy plot shows F(p_t)
+  relaxing to F(p*).
 * **slope**: for sweep cases, the least-squares slope of log(error) against log(swept value);
-  error = seed average of sup_t |R_N − E R_N| (risk) or of sup_t W1 (w1). Theory (MMN, MMM):
-  −1/2 against N, about +1/2 against ε once the step-size error dominates, and no growth with d.
+  error = seed average of sup_t |R_N − E R_N| (risk) or of sup_t W1 (w1; the largest over the
+  coordinates). Theory (MMN, MMM): −1/2 against N, about +1/2 against ε once the step-size
+  error dominates, and no growth with d.
 
 Tolerances are the case's `[validate]` values, otherwise the defaults of docs/validation.md
-(sampling error from N and the seeds, plus a step-size term in √ε).
+(sampling error from N and the seeds, plus a step-size term in √(ε D), D the number of
+parameters of a unit).
 """
 
 INFINITE_KERNEL = """\
 ### Why the d = ∞ kernel does not match
 
 Rows marked `[kernel d=inf]` are informational. The DD with the d = ∞ kernel u_∞ keeps only the
-m = 0 term of u_d(r, r') = ½ Σ_τ Σ_m E[c^(2m)] h_2m(τr) h_2m(τr'): it drops the E[c²] ≈ 1/d
-correlation between two random directions in dimension d. At d = {dim} the dropped terms are not
+m = 0 term of the Mehler series of the kernel, e.g. u_d(r, r') = ½ Σ_τ Σ_m E[c^(2m)] h_2m(τr)
+h_2m(τr') (MATH.md 4.1): it drops the E[c²] ≈ 1/d correlation between two random directions in
+dimension d. At d = {dim} the dropped terms are not
 negligible for this activation, so its density and risk drift away from SGD, while the
 finite-d kernel, exact at every d, matches (dashed curves in the plots). At t = {t:g} the SGD
 mean risk is {sgd:.4f}; the finite-d DD gives R(p) = {finite:.4f} (E R_N = {finite_n:.4f}), the
@@ -58,15 +66,19 @@ NOISY = """\
 Noisy SGD (β = {beta:g}, λ = {lam:g}). Gibbs state p* from `ddsolver.stationary` ({iterations}
 Newton iterations, moment residual {residual:.1e}, converged: {converged}): R(p*) = {risk:.5f},
 F(p*) = {free_energy:.5f}. At t = {t:g}: PDE R(p_t) = {pde_risk:.5f}, F(p_t) = \
-{pde_free_energy:.5f}, W1(p_t, p*) = {w1_pde:.2e}; SGD mean R_N = {sgd_risk:.5f}, mean W1(|w_i|, p*)
-= {w1_sgd:.2e} (N iid draws of p*: ≈ {w1_iid:.2e}). The density plot shows p* (black dots) at
-the last time.
+{pde_free_energy:.5f}; SGD mean R_N = {sgd_risk:.5f}. W1 to the Gibbs marginals at that time
+(SGD seed mean; PDE p_t; N iid draws of p*): {distances}. The density plot shows p* (black dots)
+at the last time.
 """
 
 
 def _gibbs_metrics(c) -> dict:
-    """The Gibbs state of a noisy comparison and the distances to it at the last time."""
+    """The Gibbs state of a noisy comparison and the distances to it at the last time: per
+    coordinate, and the largest over the coordinates (w1_sgd, w1_pde, w1_iid)."""
     gibbs = c.gibbs
+    coords = {x: {"w1_sgd": float(m.w1_gibbs.mean()), "w1_pde": m.w1_pde_gibbs,
+                  "w1_iid": m.gibbs_floor, "marginal": m.gibbs.tolist()}
+              for x, m in c.coords.items()}
     return {"t": float(c.t[-1]), "risk": float(gibbs.risk[0]),
             "free_energy": float(gibbs.free_energy[0]),
             "iterations": int(gibbs.attrs["iterations"]),
@@ -74,11 +86,41 @@ def _gibbs_metrics(c) -> dict:
             "converged": bool(gibbs.attrs["converged"]),
             "pde_risk": float(c.pde_risk[-1]),
             "pde_free_energy": math.nan if c.free_energy is None else float(c.free_energy[-1]),
-            "sgd_risk": float(c.sgd_risk[:, -1].mean()), "w1_pde": c.w1_pde_gibbs,
-            "w1_sgd": float(c.w1_gibbs.mean()),
-            "w1_iid": math.sqrt(2 / math.pi / c.case["sgd"]["neurons"])
-            * cdf_spread(c.edges, gibbs.density[0]),
-            "density": gibbs.density[0].tolist()}
+            "sgd_risk": float(c.sgd_risk[:, -1].mean()),
+            **{key: max(v[key] for v in coords.values())
+               for key in ("w1_sgd", "w1_pde", "w1_iid")},
+            "coords": coords, "density": gibbs.density[0].tolist()}
+
+
+def _gibbs_distances(gibbs: dict) -> str:
+    """"x W1_sgd, W1_pde, floor; …" for the coordinates of :func:`_gibbs_metrics`."""
+    return "; ".join(f"{x} {v['w1_sgd']:.2e}, {v['w1_pde']:.2e}, {v['w1_iid']:.2e}"
+                     for x, v in gibbs["coords"].items())
+
+
+def _coordinate_series(c) -> dict:
+    """The per-time series of every coordinate x: mean_x_pde, mean_x_gap, mean_x_se, w1_x
+    (seed mean), w1_x_iid (the floor of N iid draws) and sd_x."""
+    out = {}
+    for x, m in c.coords.items():
+        out.update({f"mean_{x}_pde": m.mean_pde.tolist(), f"mean_{x}_gap": m.gap.tolist(),
+                    f"mean_{x}_se": m.se.tolist(), f"w1_{x}": m.w1.mean(axis=0).tolist(),
+                    f"w1_{x}_iid": m.w1_iid.tolist(), f"sd_{x}": m.sd.tolist()})
+    return out
+
+
+def _case_summary(case: dict, main) -> str:
+    """One line: the model, N, ε, the seeds and the compared horizon."""
+    data, net = case["data"], case["network"]
+    if data["kind"] == "custom":
+        model = f"custom problem {Path(data['file']).name}"
+    else:
+        model = f"{data['kind']}, unit {net['unit']}, σ = {net['activation']}, d = {data['dim']}"
+        model += f", s₀ = {data['signal_dim']}" if "signal_dim" in data else ""
+        model += f", Δ = {data['delta']:g}"
+    return (f"{model}; coordinates ({', '.join(main.coords)}); N = {case['sgd']['neurons']}, "
+            f"ε = {case['sgd']['eps']:g}, seeds {case['sgd']['seeds']}, compared up to "
+            f"t = {main.t[-1]:g}.")
 
 
 def _fmt(x) -> str:
@@ -128,15 +170,12 @@ class ValidationReport:
             "comparisons": {c.label: {
                 "kernel_dim": "inf" if math.isinf(c.kernel_dim) else c.kernel_dim,
                 "neurons": c.case["sgd"]["neurons"], "eps": c.case["sgd"]["eps"],
-                "dim": c.case["data"]["dim"], "seeds": c.case["sgd"]["seeds"],
+                "dim": c.case["data"].get("dim"), "seeds": c.case["sgd"]["seeds"],
                 "t": c.t.tolist(), "pde_risk": c.pde_risk.tolist(),
                 "predicted_risk": c.predicted.tolist(),
                 "sgd_risk_mean": c.sgd_risk.mean(axis=0).tolist(),
                 "risk_gap": c.gap.tolist(), "risk_gap_se": c.gap_se.tolist(),
-                "mean_r_pde": c.mean_r_pde.tolist(), "mean_r_gap": c.mean_r_gap.tolist(),
-                "mean_r_se": c.mean_r_se.tolist(), "w1_r": c.w1.mean(axis=0).tolist(),
-                "w1_iid": (np.sqrt(2 / np.pi / c.case["sgd"]["neurons"]) * c.cdf_spread).tolist(),
-                "sd_r": c.sd_r.tolist(),
+                **_coordinate_series(c),
                 **({} if c.free_energy is None else {"free_energy": c.free_energy.tolist()}),
                 **({} if c.gibbs is None else {"gibbs": _gibbs_metrics(c)})}
                 for c in self.comparisons},
@@ -168,15 +207,15 @@ class ValidationReport:
             group = [c for c in self.comparisons if c.name == name]
             main = group[0]
             case = main.case
-            lines += [f"## {name}", "",
-                      f"N = {case['sgd']['neurons']}, ε = {case['sgd']['eps']:g}, "
-                      f"d = {case['data']['dim']}, Δ = {case['data']['delta']:g}, "
-                      f"seeds {case['sgd']['seeds']}, compared up to t = {main.t[-1]:g}.", ""]
+            lines += [f"## {name}", "", _case_summary(case, main), ""]
             plots = [("risk", _plot_risk), ("density", _plot_density)]
+            if main.grid.ndim > 1:
+                plots.append(("joint", _plot_joint))
             if main.gibbs is not None:
                 training = case["training"]
+                gibbs = _gibbs_metrics(main)
                 lines += [NOISY.format(beta=training["beta"], lam=training["lambda"],
-                                       **_gibbs_metrics(main)), ""]
+                                       distances=_gibbs_distances(gibbs), **gibbs), ""]
                 plots.append(("free_energy", _plot_free_energy))
             for kind, plot in plots:
                 file = f"{kind}_{_slug(name)}.png"
@@ -185,7 +224,7 @@ class ValidationReport:
             for extra in group[1:]:
                 if math.isinf(extra.kernel_dim):
                     lines += [INFINITE_KERNEL.format(
-                        dim=case["data"]["dim"], t=main.t[-1], sgd=main.sgd_risk[:, -1].mean(),
+                        dim=case["data"].get("dim"), t=main.t[-1], sgd=main.sgd_risk[:, -1].mean(),
                         finite=main.pde_risk[-1], finite_n=main.predicted[-1],
                         infinite=extra.pde_risk[-1], infinite_n=extra.predicted[-1],
                         gap=np.abs(main.gap).max(), gap_inf=np.abs(extra.gap).max()), ""]
@@ -201,7 +240,8 @@ class ValidationReport:
 
 
 def _label(c) -> str:
-    return f"DD, kernel d = {c.kernel_dim:g}"
+    """"DD, kernel d = …" (just "DD" for a custom problem, which has no kernel dimension)."""
+    return "DD" if "dim" not in c.case["data"] else f"DD, kernel d = {c.kernel_dim:g}"
 
 
 def _plot_risk(plt, group, path):
@@ -229,7 +269,7 @@ def _plot_risk(plt, group, path):
     top.set_ylabel("risk")
     top.set_title(main.name)
     top.legend(fontsize=7)
-    bottom.set_ylabel(f"risk − R(p), d = {main.kernel_dim:g}")
+    bottom.set_ylabel(f"risk − R(p), {_label(main)}")
     bottom.set_xlabel("t")
     bottom.legend(fontsize=7)
     fig.tight_layout()
@@ -238,30 +278,54 @@ def _plot_risk(plt, group, path):
 
 
 def _plot_density(plt, group, path, panels=4):
-    """PDE densities of r against histograms of the pooled |w_i| at a few snapshot times."""
+    """For every coordinate (one row each), its PDE marginal per kernel against the histogram
+    of the pooled values of the units at a few snapshot times (and, for a noisy case, the Gibbs
+    marginal at the last one)."""
     main = group[0]
     times = np.unique(np.linspace(0, len(main.t) - 1, panels).round().astype(int))
-    fig, axes = plt.subplots(1, len(times), figsize=(3.2 * len(times), 3.2), squeeze=False)
-    centres = 0.5 * (main.edges[1:] + main.edges[:-1])
-    for ax, k in zip(axes[0], times):
-        r = main.radii[:, k].ravel()
-        lo, hi = r.min(), r.max()
-        pad = 0.1 * (hi - lo) + 1e-3
-        ax.hist(r, bins=min(60, max(10, r.size // 50)), range=(lo - pad, hi + pad),
-                density=True, color="C0", alpha=0.4, label="SGD |w_i|")
-        for j, c in enumerate(group):
-            ax.plot(centres, c.density[k], f"C{j + 1}{'-' if j == 0 else '--'}", lw=1,
-                    label=_label(c))
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.set_title(f"t = {main.t[k]:g}, W1 = {main.w1[:, k].mean():.2g}", fontsize=9)
-        ax.set_xlabel("r")
-    if main.gibbs is not None:
-        ax.plot(centres, main.gibbs.density[0], "k:", lw=1.5, label="Gibbs p* (t = ∞)")
-        ax.set_title(f"t = {main.t[-1]:g}, W1 = {main.w1[:, -1].mean():.2g}, "
-                     f"to p*: {main.w1_gibbs.mean():.2g}", fontsize=9)
-        ax.legend(fontsize=7)
-    axes[0][0].legend(fontsize=7)
+    fig, axes = plt.subplots(len(main.coords), len(times), figsize=(3.2 * len(times),
+                                                                     3.2 * len(main.coords)),
+                             squeeze=False)
+    for row, (name, m) in zip(axes, main.coords.items()):
+        centres = 0.5 * (m.edges[1:] + m.edges[:-1])
+        for ax, k in zip(row, times):
+            x = m.samples[:, k].ravel()
+            lo, hi = x.min(), x.max()
+            pad = 0.1 * (hi - lo) + 1e-3
+            ax.hist(x, bins=min(60, max(10, x.size // 50)), range=(lo - pad, hi + pad),
+                    density=True, color="C0", alpha=0.4, label=f"SGD {name}_i")
+            for j, c in enumerate(group):
+                ax.plot(centres, c.coords[name].density[k], f"C{j + 1}{'-' if j == 0 else '--'}",
+                        lw=1, label=_label(c))
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.set_title(f"t = {main.t[k]:g}, W1 = {m.w1[:, k].mean():.2g}", fontsize=9)
+            ax.set_xlabel(coordinate_label(name))
+        if m.gibbs is not None:
+            ax.plot(centres, m.gibbs, "k:", lw=1.5, label="Gibbs p* (t = ∞)")
+            ax.set_title(f"t = {main.t[-1]:g}, W1 = {m.w1[:, -1].mean():.2g}, "
+                         f"to p*: {m.w1_gibbs.mean():.2g}", fontsize=9)
+            ax.legend(fontsize=7)
+        row[0].legend(fontsize=7)
     fig.suptitle(main.name, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_joint(plt, group, path):
+    """The PDE density (2-D grids: at the first, a middle and the last time) or its pairwise
+    marginals (3-D grids: at the last time) as images, with the units of all seeds on top."""
+    main = group[0]
+    ndim, last = main.grid.ndim, len(main.t) - 1
+    times = np.unique([0, last // 2, last]) if ndim == 2 else [last]
+    panels = len(times) * ndim * (ndim - 1) // 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8), squeeze=False)
+    per_time = panels // len(times)
+    for n, k in enumerate(times):
+        points = {x: m.samples[:, k].ravel() for x, m in main.coords.items()}
+        draw_pairs(fig, axes[0][n * per_time:(n + 1) * per_time], main.grid, main.density[k],
+                   points, title=f"t = {main.t[k]:g}")
+    fig.suptitle(f"{main.name}: PDE density ({_label(main)}), SGD units (dots)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -4,8 +4,10 @@ For a case: the PDE solve (plus one per ``validate.extra_kernel_dims``, informat
 seeds (each run a task on a local process pool or a Dask cluster; results come back to this
 process, which alone writes the cache), then the comparisons of :mod:`.metrics` at the common
 snapshot times t ≤ ``validate.t_max``. A sweep case runs the base case at every swept value and
-fits log(error) against log(value). A noisy case (β < ∞) is also compared with its Gibbs state
-(:func:`ddsolver.stationary`): the long-time law of the SGD |w_i| and of the PDE against it.
+fits log(error) against log(value). Every reduced coordinate of the model is compared on its
+own: mean and W1 of the units' values against the PDE marginal. A noisy case (β < ∞) is also
+compared with its Gibbs state (:func:`ddsolver.stationary`): the long-time laws of the SGD
+coordinates and of the PDE against it.
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..case import case_to_json, normalize_case, read_case
 from ..errors import CaseError
+from ..grid import CartesianGrid
 from ..sgd.run import SgdResult, simulate
 from ..solution import Solution
 from ..solve import build_reduction, solve
 from ..stationary import stationary
 from ..storage import SgdWriter, load_sgd
 from . import tolerances
-from .metrics import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
-                      wasserstein1, wasserstein1_densities)
+from .metrics import (cdf_spread, finite_n_correction, fit_slope, marginal_mean_sd, mean_gap,
+                      risk_gap, wasserstein1, wasserstein1_densities)
 
 DEFAULT_CACHE = Path("~/.cache/ddsolver/sgd")
 SLOPE_METRICS = ("w1", "risk")
@@ -54,6 +57,51 @@ class Row:
 
 
 @dataclass
+class Marginal:
+    """One reduced coordinate x at the common times: the PDE marginal against the units' values."""
+
+    name: str
+    edges: np.ndarray
+    density: np.ndarray                  # (n, cells) PDE marginal of x
+    samples: np.ndarray                  # (S, n, N) x of every unit of every seed
+    mean_pde: np.ndarray                 # ∫ x p_t(dx)
+    sd: np.ndarray                       # standard deviation of x under p_t
+    cdf_spread: np.ndarray               # J(p_t) = ∫ √(F(1 − F)) dx
+    gap: np.ndarray                      # mean_s (1/N) Σ_i x_i − ∫ x p_t
+    se: np.ndarray
+    w1: np.ndarray                       # (S, n) W1(units' x, p_t)
+    gibbs: np.ndarray | None = None      # noisy cases: the Gibbs marginal (cells,)
+    w1_gibbs: np.ndarray | None = None   # (S,) W1 of each seed's last x_i against it
+    w1_pde_gibbs: float | None = None    # W1 of the last PDE marginal against it
+
+    @classmethod
+    def compare(cls, name, edges, density, samples) -> Marginal:
+        """Mean gap, its SE and W1 of ``samples`` (S, n, N) against ``density`` (n, cells)."""
+        mean, sd = marginal_mean_sd(edges, density)
+        gap, se = mean_gap(samples, mean)
+        w1 = np.array([[wasserstein1(x[k], edges, density[k]) for k in range(len(density))]
+                       for x in samples])
+        return cls(name, edges, density, samples, mean, sd,
+                   np.array([cdf_spread(edges, p) for p in density]), gap, se, w1)
+
+    def compare_gibbs(self, gibbs) -> None:
+        """The last time against the Gibbs marginal ``gibbs`` (cells,)."""
+        self.gibbs = gibbs
+        self.w1_gibbs = np.array([wasserstein1(x[-1], self.edges, gibbs) for x in self.samples])
+        self.w1_pde_gibbs = wasserstein1_densities(self.edges, self.density[-1], gibbs)
+
+    @property
+    def w1_iid(self) -> np.ndarray:
+        """√(2/(πN)) J(p_t): E W1 of N iid draws of p_t."""
+        return math.sqrt(2 / math.pi / self.samples.shape[2]) * self.cdf_spread
+
+    @property
+    def gibbs_floor(self) -> float:
+        """√(2/(πN)) J(p*): E W1 of N iid draws of the Gibbs marginal."""
+        return math.sqrt(2 / math.pi / self.samples.shape[2]) * cdf_spread(self.edges, self.gibbs)
+
+
+@dataclass
 class Comparison:
     """PDE against SGD for one case (one swept value, one kernel) at the common times."""
 
@@ -66,37 +114,34 @@ class Comparison:
     sgd_risk: np.ndarray                 # (S, n) exact R_N of every seed
     gap: np.ndarray                      # mean_s R_N against [R(p_t), E R_N]
     gap_se: np.ndarray
-    mean_r_pde: np.ndarray
-    mean_r_sgd: np.ndarray               # (S, n)
-    mean_r_gap: np.ndarray
-    mean_r_se: np.ndarray
-    w1: np.ndarray                       # (S, n)
-    sd_r: np.ndarray                     # standard deviation of r under p_t
-    cdf_spread: np.ndarray               # J(p_t)
-    edges: np.ndarray
-    density: np.ndarray                  # (n, cells)
-    radii: np.ndarray                    # (S, n, N)
+    grid: CartesianGrid
+    density: np.ndarray                  # (n, *grid.shape)
+    coords: dict[str, Marginal]          # one per reduced coordinate, in grid order
     informational: bool = False          # an extra kernel or a sweep point: shown, never failing
     free_energy: np.ndarray | None = None    # F(p_t) of the PDE
     gibbs: Solution | None = None        # noisy cases: the stationary state (t = inf)
-    w1_gibbs: np.ndarray | None = None   # (S,) W1 of each seed's last |w_i| against the Gibbs law
-    w1_pde_gibbs: float | None = None    # W1 of the last PDE density against the Gibbs law
     rows: list[Row] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         """The name, with the kernel when it is not the data's dimension (e.g. d = inf)."""
-        kernel, dim = self.kernel_dim, self.case["data"]["dim"]
-        return self.name if kernel == dim else f"{self.name} [kernel d={kernel:g}]"
+        kernel, dim = self.kernel_dim, self.case["data"].get("dim")
+        return self.name if dim is None or kernel == dim else f"{self.name} [kernel d={kernel:g}]"
 
     @property
     def errors(self) -> dict[str, float]:
         """Per-seed errors averaged over seeds, for sweeps: mean_s sup_t of the distance of
-        R_N^s(t) to [R(p_t), E R_N(t)], and mean_s sup_t W1(r^s, p_t)."""
+        R_N^s(t) to [R(p_t), E R_N(t)], and the largest over the coordinates x of
+        mean_s sup_t W1(x^s, p_t)."""
         risk = [np.abs(risk_gap(r[None], self.pde_risk, self.predicted)[0]).max()
                 for r in self.sgd_risk]
         return {"risk": float(np.mean(risk)),
-                "w1": float(self.w1.max(axis=1).mean())}
+                "w1": max(float(m.w1.max(axis=1).mean()) for m in self.coords.values())}
+
+    @property
+    def w1_gibbs(self) -> float:
+        """The largest over the coordinates of the seed-mean W1 to the Gibbs marginal."""
+        return max(float(m.w1_gibbs.mean()) for m in self.coords.values())
 
 
 # -- cases ----------------------------------------------------------------------------------------
@@ -127,6 +172,9 @@ def _points(case: dict) -> list[tuple[float | None, dict]]:
     sweep = case["validate"]["sweep"]
     if sweep is None:
         return [(None, case)]
+    if sweep["key"] == "data.dim" and "dim" not in case["data"]:
+        raise CaseError("validate.sweep.key: 'data.dim' needs a data kind with a dimension, "
+                        f"not {case['data']['kind']!r}")
     return [(v.item(), _variant(case, sweep["key"], v.item())) for v in sweep["values"]]
 
 
@@ -229,74 +277,73 @@ def _common_times(pde_t, sgd_t, t_max):
 def compare(name: str, case: dict, solution, results: list[SgdResult], *,
             informational: bool = False) -> Comparison:
     """Every per-time comparison between a solution and the SGD seeds of the same case, with
-    its table rows (:func:`check`)."""
+    its table rows (:func:`check`): the risk, and for every reduced coordinate its mean and its
+    law against the PDE marginal."""
     i, j = _common_times(solution.t, results[0].t, case["validate"]["t_max"])
     grid = solution.grid
-    edges, centres = grid.axes[0].edges, grid.axes[0].centres
+    missing = [c for c in grid.names if c not in results[0].coords]
+    if missing:
+        raise CaseError(f"validate: the SGD runs lack the coordinates {missing} of the grid "
+                        f"{grid.names}")
     density = solution.density[i]
-    neurons = case["sgd"]["neurons"]
-    correction = finite_n_correction(density, grid, build_reduction(case, grid), neurons)
+    correction = finite_n_correction(density, grid, build_reduction(case, grid),
+                                     case["sgd"]["neurons"])
     sgd_risk = np.array([res.risk[j] for res in results])
-    radii = np.array([res.coords["r"][j] for res in results])
     predicted = solution.risk[i] + correction
     gap, gap_se = risk_gap(sgd_risk, solution.risk[i], predicted)
-    mass = density * grid.cell_volume
-    mean_r = mass @ centres
-    # exact second moment of a piecewise-constant density: ∫_cell r² = h (c² + h²/12)
-    sd_r = np.sqrt(np.maximum(mass @ (centres**2 + grid.axes[0].spacing**2 / 12) - mean_r**2, 0))
-    r_gap, r_se = mean_gap(radii, mean_r)
-    w1 = np.array([[wasserstein1(r[k], edges, density[k]) for k in range(len(i))]
-                   for r in radii])
+    coords = {c: Marginal.compare(c, grid.axis(c).edges, solution.marginal(c)[i],
+                                  np.array([res.coords[c][j] for res in results]))
+              for c in grid.names}
     cmp = Comparison(
         name=name, case=case, kernel_dim=case["pde"]["kernel_dim"], t=solution.t[i],
         pde_risk=solution.risk[i], predicted=predicted, sgd_risk=sgd_risk, gap=gap,
-        gap_se=gap_se, mean_r_pde=mean_r, mean_r_sgd=radii.mean(axis=2), mean_r_gap=r_gap,
-        mean_r_se=r_se, w1=w1, sd_r=sd_r,
-        cdf_spread=np.array([cdf_spread(edges, d) for d in density]), edges=edges,
-        density=density, radii=radii, informational=informational,
+        gap_se=gap_se, grid=grid, density=density, coords=coords, informational=informational,
         free_energy=None if solution.free_energy is None else solution.free_energy[i])
     if case["training"]["beta"] < math.inf:
-        cmp.gibbs = gibbs = stationary(case)
-        cmp.w1_gibbs = np.array([wasserstein1(r[-1], edges, gibbs.density[0]) for r in radii])
-        cmp.w1_pde_gibbs = wasserstein1_densities(edges, density[-1], gibbs.density[0])
+        cmp.gibbs = stationary(case)
+        for c, marginal in coords.items():
+            marginal.compare_gibbs(cmp.gibbs.marginal(c)[0])
     cmp.rows = check(cmp)
     return cmp
 
 
 def check(cmp: Comparison) -> list[Row]:
-    """The rows of one comparison: risk gap, mean-r gap, W1 (tolerances of tolerances.py
-    unless the case sets them), the largest diagonal term for reference, and for a noisy case
-    the distance of SGD and the PDE at the last time to the Gibbs state (informational)."""
+    """The rows of one comparison: risk gap, then per coordinate x its mean gap (mean_x_gap)
+    and W1 (w1_x) (tolerances of tolerances.py unless the case sets them), the largest diagonal
+    term for reference, and for a noisy case the distance of SGD and the PDE at the last time
+    to the Gibbs state (informational)."""
     case, seeds = cmp.case, len(cmp.sgd_risk)
-    n, eps, dim = case["sgd"]["neurons"], case["sgd"]["eps"], case["data"]["dim"]
-    given = case["validate"]
-    spread, cdf_j = float(cmp.sd_r.max()), float(cmp.cdf_spread.max())
-    tol = {
-        "risk_gap": given["risk_tol"] or tolerances.risk_tolerance(n, eps, cmp.gap_se.max()),
-        "mean_r_gap": given["mean_tol"]["r"] or tolerances.mean_r_tolerance(
-            n, eps, dim, cmp.mean_r_se.max(), spread),
-        "w1_r": given["w1_tol"]["r"] or tolerances.w1_tolerance(n, eps, dim, cdf_j, spread)}
-    value = {"risk_gap": float(np.abs(cmp.gap).max()),
-             "mean_r_gap": float(np.abs(cmp.mean_r_gap).max()),
-             "w1_r": float(cmp.w1.mean(axis=0).max())}
+    n, eps = case["sgd"]["neurons"], case["sgd"]["eps"]
+    dim, given = tolerances.parameter_dim(case), case["validate"]
+    value = {"risk_gap": float(np.abs(cmp.gap).max())}
+    tol = {"risk_gap": given["risk_tol"] or tolerances.risk_tolerance(n, eps, cmp.gap_se.max())}
     notes = {"risk_gap": f"sup_t dist(mean R_N, [R(p), E R_N]), SE {cmp.gap_se.max():.1e} "
-                         f"({seeds} seeds)",
-             "mean_r_gap": f"sup_t |mean r - int r p|, SE {cmp.mean_r_se.max():.1e}",
-             "w1_r": "sup_t mean_s W1(r)"}
+                         f"({seeds} seeds)"}
+    for c, m in cmp.coords.items():
+        spread = float(m.sd.max())
+        mean, w1 = f"mean_{c}_gap", f"w1_{c}"
+        value[mean], value[w1] = float(np.abs(m.gap).max()), float(m.w1.mean(axis=0).max())
+        tol[mean] = given["mean_tol"][c] or tolerances.mean_tolerance(n, eps, dim, m.se.max(),
+                                                                      spread)
+        tol[w1] = given["w1_tol"][c] or tolerances.w1_tolerance(n, eps, dim,
+                                                                float(m.cdf_spread.max()), spread)
+        notes[mean] = f"sup_t |mean {c} - int {c} p|, SE {m.se.max():.1e}"
+        notes[w1] = f"sup_t mean_s W1({c}), iid floor {m.w1_iid.max():.1e}"
     rows = [Row(cmp.label, metric, value[metric], tol[metric],
                 None if cmp.informational else bool(value[metric] <= tol[metric]), notes[metric])
             for metric in value]
     if not cmp.informational:
         diagonal = float(np.abs(cmp.predicted - cmp.pde_risk).max())
         rows.append(Row(cmp.name, "diagonal term", diagonal,
-                        note="sup_t (alpha^2/N)(int U(w,w) dp - int int U dp dp)"))
+                        note="sup_t (alpha^2/N)(int U(theta,theta) dp - int int U dp dp)"))
     if cmp.gibbs is not None:
         gibbs, t = cmp.gibbs, cmp.t[-1]
-        floor = math.sqrt(2 / math.pi / n) * cdf_spread(cmp.edges, gibbs.density[0])
         newton = "converged" if gibbs.attrs["converged"] else "NOT converged"
-        rows += [Row(cmp.label, "w1_gibbs", float(cmp.w1_gibbs.mean()),
-                     note=f"mean_s W1(r at t = {t:g}, Gibbs p*); PDE p_t: {cmp.w1_pde_gibbs:.1e}, "
-                          f"iid floor {floor:.1e}"),
+        parts = "; ".join(f"{c}: SGD {m.w1_gibbs.mean():.1e}, PDE p_t {m.w1_pde_gibbs:.1e}, "
+                          f"iid floor {m.gibbs_floor:.1e}" for c, m in cmp.coords.items())
+        rows += [Row(cmp.label, "w1_gibbs", cmp.w1_gibbs,
+                     note=f"mean_s W1(x at t = {t:g}, Gibbs marginal of x), largest over "
+                          f"the coordinates x; {parts}"),
                  Row(cmp.label, "risk_gibbs", float(cmp.pde_risk[-1] - gibbs.risk[0]),
                      note=f"R(p_t) - R(p*) at t = {t:g}; mean R_N - R(p*) "
                           f"{cmp.sgd_risk[:, -1].mean() - gibbs.risk[0]:.1e}; Newton {newton}")]
