@@ -38,13 +38,15 @@ def kernel_threads(threads, shape: tuple[int, ...]) -> int:
 
 @contextmanager
 def numba_threads(threads: int):
-    """Run numba's parallel kernels, and the BLAS behind the low-rank products, with
-    ``threads`` threads, restoring the previous counts (BLAS threads left free stall every
-    product when another process keeps a core busy)."""
+    """Run numba's parallel kernels with ``threads`` threads and the BLAS behind the low-rank
+    products with one, restoring the previous counts. BLAS threads next to numba's spinning
+    OpenMP threads (or another busy process) stall every product: on the 160 × 200
+    anisotropic case (rank ≈ 300) two threads took 154 s with free BLAS threads, 64 s with one
+    (benchmarks/bench_multid.py --case)."""
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=threads, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"):
             yield
     finally:
         numba.set_num_threads(previous)
