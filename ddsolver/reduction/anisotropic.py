@@ -33,10 +33,10 @@ import numpy as np
 from scipy.special import comb, xlogy
 
 from .cosine import even_cosine_moments
-from .radial import series_risk, truncate_series
+from .radial import GaussianSeriesReduction, truncate_series
 
 
-class AnisotropicReduction:
+class AnisotropicReduction(GaussianSeriesReduction):
     """v, the low-rank features of the kernel and the risk for the law of (r₁, r₂)."""
 
     coords = ("r1", "r2")
@@ -46,12 +46,7 @@ class AnisotropicReduction:
         if not (math.isinf(kernel_dim) or kernel_dim == data.dim):
             raise ValueError(f"kernel_dim: expected inf or data.dim = {data.dim} for anisotropic "
                              f"data, got {kernel_dim!r}")
-        self.activation = activation
-        self.data = data
-        self.kernel_dim = kernel_dim
-        self.scale = float(scale)
-        self.lam = float(lam)
-        self.taus = np.array(data.taus)
+        super().__init__(activation, data, kernel_dim, scale, lam)
         s0 = data.signal_dim
         self.block_dims = (math.inf, math.inf) if math.isinf(kernel_dim) else (s0, data.dim - s0)
         if probe is None:
@@ -135,7 +130,3 @@ class AnisotropicReduction:
         """(s₀ − 1) log r₁ + (d − s₀ − 1) log r₂: the volume factor of the two block norms."""
         s0, d = self.data.signal_dim, self.data.dim
         return xlogy(s0 - 1, np.asarray(r1, float)) + xlogy(d - s0 - 1, np.asarray(r2, float))
-
-    def risk(self, mean_v, moments):
-        """R = R_# + 2α ∫v dp + α² Σ_k (∫f_k dp)² (:func:`series_risk`)."""
-        return series_risk(self, mean_v, moments)

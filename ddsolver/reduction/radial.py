@@ -57,14 +57,26 @@ def truncate_series(kernel_dim, coefficients, energy, moments, tol, max_terms, s
     return max_terms, float(bound[-1])
 
 
-def series_risk(reduction, mean_v, moments):
-    """R = R_# + 2α mean_v + α² Σ_k moments_k², from mean_v = ∫v dp and the feature moments
-    ∫f_k dp of a reduction (its data's R_# and its scale α)."""
-    return (reduction.data.label_second_moment + 2 * reduction.scale * mean_v
-            + reduction.scale**2 * float(np.dot(moments, moments)))
+class GaussianSeriesReduction:
+    """What every reduction of the labelled-Gaussian models holds (activation, data, kernel
+    dimension, α, λ, τ_±) and its risk from the feature moments."""
+
+    def __init__(self, activation, data, kernel_dim, scale, lam):
+        self.activation = activation
+        self.data = data
+        self.kernel_dim = kernel_dim
+        self.scale = float(scale)
+        self.lam = float(lam)
+        self.taus = np.array(data.taus)
+
+    def risk(self, mean_v, moments):
+        """R = R_# + 2α mean_v + α² Σ_k moments_k², from mean_v = ∫v dp and the feature moments
+        ∫f_k dp."""
+        return (self.data.label_second_moment + 2 * self.scale * mean_v
+                + self.scale**2 * float(np.dot(moments, moments)))
 
 
-class IsotropicMehler:
+class IsotropicMehler(GaussianSeriesReduction):
     """Shared part of the isotropic reductions: units σ(⟨w, x⟩ + b), b = None for no bias.
 
     Subclasses name the coordinates and call the ``_v``, ``_features``, ``_diagonal`` helpers.
@@ -74,12 +86,7 @@ class IsotropicMehler:
 
     def __init__(self, activation, data, kernel_dim, *, scale, lam, tol, max_terms, probe_r,
                  probe_b=None):
-        self.activation = activation
-        self.data = data
-        self.kernel_dim = kernel_dim
-        self.scale = float(scale)
-        self.lam = float(lam)
-        self.taus = np.array(data.taus)
+        super().__init__(activation, data, kernel_dim, scale, lam)
         self.terms, self.tail_bound = self._truncate(probe_b, np.asarray(probe_r, float), tol,
                                                      max_terms)
         self.moments = even_cosine_moments(kernel_dim, self.terms - 1)
@@ -136,10 +143,6 @@ class IsotropicMehler:
         constant (the Laplacian in R^d gives the radial law the entropic drift of MATH.md 4.1).
         Integrable at r = 0, so its cell average is finite."""
         return (self.data.dim - 1) * np.log(np.asarray(r, float))
-
-    def risk(self, mean_v, moments):
-        """R = R_# + 2α ∫v dp + α² Σ_k (∫f_k dp)² (:func:`series_risk`)."""
-        return series_risk(self, mean_v, moments)
 
 
 class RadialReduction(IsotropicMehler):
