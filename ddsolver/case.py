@@ -22,10 +22,10 @@ from .errors import CaseError
 INF = math.inf
 REQUIRED = object()
 
-DATA_KINDS = ("isotropic_gaussians", "anisotropic_gaussians", "custom")
-UNIT_KINDS = ("w", "aw", "awb")
-SCHEMES = ("fv", "lagrangian")
-INTEGRATORS = ("auto", "ssprk3", "semi_implicit")
+DATA_KINDS = ("isotropic_gaussians", "anisotropic_gaussians", "planar_teacher", "custom")
+UNIT_KINDS = ("w", "aw", "awb", "circle")
+SCHEMES = ("fv", "lagrangian", "spectral")
+INTEGRATORS = ("auto", "ssprk3", "semi_implicit", "etdrk4")
 RECONSTRUCTIONS = ("minmod", "mc", "upwind3")
 INIT_KINDS = ("gaussian", "point", "density", "samples")
 CUSTOM_INIT_KINDS = ("product", "density")
@@ -33,14 +33,20 @@ SCHEDULE_KINDS = ("constant", "power")
 COORDINATES = {("isotropic_gaussians", "w"): ("r",), ("isotropic_gaussians", "aw"): ("a", "r"),
                ("isotropic_gaussians", "awb"): ("a", "b", "r"),
                ("anisotropic_gaussians", "w"): ("r1", "r2"),
-               ("anisotropic_gaussians", "aw"): ("a", "r1", "r2")}
+               ("anisotropic_gaussians", "aw"): ("a", "r1", "r2"),
+               ("planar_teacher", "w"): ("r", "phi"), ("planar_teacher", "circle"): ("phi",)}
+SPECTRAL_COORDINATES = (("r",), ("r", "phi"), ("phi",))     # the grids the spectral scheme solves
+PLANAR_INIT_KINDS = ("gaussian", "product", "density")
 RADIAL = ("r", "r1", "r2")              # norms: min >= 0, natural boundary at 0
 DEFAULT_RANGES = {"r": (0.0, 8.0), "r1": (0.0, 4.0), "r2": (0.0, 4.0), "a": (-4.0, 4.0),
-                  "b": (-4.0, 4.0)}
+                  "b": (-4.0, 4.0), "phi": (-math.pi, math.pi)}
+PLANAR_R_RANGE = (0.1, 4.0)     # polar grids stop short of the pole r = 0
 DEFAULT_CELLS = {1: 3200, 2: 200, 3: 64}        # per axis, by grid dimension
+SPECTRAL_CELLS = {"r": 48, "phi": 64}           # collocation points / modes per axis
 SCALAR_LAW_KINDS = ("constant", "uniform", "normal")
 DEFAULT_SCALAR_LAWS = {"a": {"kind": "constant", "value": 1.0},
-                       "b": {"kind": "constant", "value": 0.0}}
+                       "b": {"kind": "constant", "value": 0.0},
+                       "phi": {"kind": "uniform", "low": -math.pi, "high": math.pi}}
 
 
 # -- scalar checks --------------------------------------------------------------------------------
@@ -144,6 +150,8 @@ def _data(key, t, base_dir):
         return _take(key, t, {"kind": (_choice_any, kind),
                               "file": (lambda k, v: _path(k, v, base_dir), REQUIRED),
                               "params": (_table, {})})
+    if kind == "planar_teacher":
+        return _planar_teacher(key, t)
     spec = {"kind": (_choice_any, kind),
             "delta": (lambda k, v: _real(k, v, lo=0.0, hi=1.0, lo_open=True, hi_open=True),
                       REQUIRED),
@@ -154,6 +162,33 @@ def _data(key, t, base_dir):
     if kind == "anisotropic_gaussians" and not out["signal_dim"] < out["dim"]:
         _fail(f"{key}.signal_dim", f"an integer < dim = {out['dim']}", out["signal_dim"])
     return out
+
+
+def _planar_teacher(key, t):
+    """[data] of kind planar_teacher: x ~ N(0, I₂), y = Σ_j c_j σ(⟨u_j, x⟩)."""
+    out = _take(key, t, {"kind": (_choice_any, "planar_teacher"),
+                         "teacher": (_teacher_vectors, REQUIRED),
+                         "teacher_weights": (_float_array, None),
+                         "dim": (lambda k, v: v if v == 2 else _fail(k, "2 (inputs are planar)",
+                                                                      v), 2)})
+    count = len(out["teacher"])
+    if out["teacher_weights"] is None:
+        out["teacher_weights"] = np.ones(count)
+    elif out["teacher_weights"].size != count:
+        _fail(f"{key}.teacher_weights", f"{count} numbers (one per teacher unit)",
+              out["teacher_weights"].tolist())
+    return out
+
+
+def _teacher_vectors(key, value):
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
+    if (arr is None or arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] != 2
+            or not np.all(np.isfinite(arr)) or np.any(np.hypot(arr[:, 0], arr[:, 1]) == 0)):
+        _fail(key, "a list of non-zero 2-vectors [[u1, u2], ...]", value)
+    return arr
 
 
 def _network(key, t, custom):
@@ -232,9 +267,10 @@ def _init(key, t, base_dir, coords, data_kind):
     laws for the coordinates a and b of the units that have them."""
     t = _table(key, t)
     custom = data_kind == "custom"
-    kinds = CUSTOM_INIT_KINDS if custom else INIT_KINDS
+    kinds = {"custom": CUSTOM_INIT_KINDS, "planar_teacher": PLANAR_INIT_KINDS}.get(data_kind,
+                                                                                   INIT_KINDS)
     kind = _kind(key, t, kinds, kinds[0])
-    radial = radial_coordinates(custom)
+    radial = () if kind == "product" else radial_coordinates(custom)
     scalars = [c for c in coords if c not in radial] if kind != "density" else []
     own = {k: v for k, v in t.items() if k not in scalars}
     if kind in ("density", "samples"):
@@ -251,9 +287,9 @@ def _init(key, t, base_dir, coords, data_kind):
     for name in scalars:
         if name in t:
             out[name] = _scalar_law(f"{key}.{name}", t[name])
-        elif custom:
-            raise CaseError(f"{key}.{name}: required key is missing (a law for each coordinate "
-                            "of the custom problem, or kind = 'density')")
+        elif custom or name not in DEFAULT_SCALAR_LAWS:
+            raise CaseError(f"{key}.{name}: required key is missing (kind = 'product' needs a "
+                            "law for each coordinate, or use kind = 'density')")
         else:
             out[name] = copy.deepcopy(DEFAULT_SCALAR_LAWS[name])
     return out
@@ -268,17 +304,57 @@ def _read_array(key, path):
         raise CaseError(f"{key}: cannot read {str(path)!r} as numbers ({exc})") from None
 
 
-def _axis(key, t, name, ndim, custom):
-    lo_default, hi_default = (REQUIRED, REQUIRED) if custom else DEFAULT_RANGES[name]
+def _axis(key, t, name, custom, default_range, default_cells):
+    lo_default, hi_default = (REQUIRED, REQUIRED) if custom else default_range
     lowest = 0.0 if name in radial_coordinates(custom) else -INF
     out = _take(key, t, {
         "min": (lambda k, v: _real(k, v, lo=lowest), lo_default),
         "max": (lambda k, v: _real(k, v, lo=lowest), hi_default),
-        "cells": (lambda k, v: _integer(k, v, lo=2), DEFAULT_CELLS[ndim]),
+        "cells": (lambda k, v: _integer(k, v, lo=2), default_cells),
     })
     if out["max"] <= out["min"]:
         _fail(f"{key}.max", f"a number > min = {out['min']:g}", out["max"])
     return out
+
+
+def _grid(key, t, coords, data_kind, scheme):
+    """pde.grid: one axis per coordinate. For the spectral scheme ``cells`` counts collocation
+    points (r) or Fourier nodes (phi); an angle spans exactly 2π, polar radii stop short of 0."""
+    grid = _table(key, t)
+    _reject_unknown(key, grid, coords)
+    custom, spectral = data_kind == "custom", scheme == "spectral"
+    out = {}
+    for c in coords:
+        default_range = (PLANAR_R_RANGE if data_kind == "planar_teacher" and c == "r"
+                         else DEFAULT_RANGES.get(c))
+        cells = SPECTRAL_CELLS[c] if spectral else DEFAULT_CELLS[len(coords)]
+        out[c] = _axis(f"{key}.{c}", grid.get(c, {}), c, custom, default_range, cells)
+    if "phi" in out and not math.isclose(out["phi"]["max"] - out["phi"]["min"], 2 * math.pi,
+                                         rel_tol=1e-12):
+        _fail(f"{key}.phi.max", f"min + 2π = {out['phi']['min'] + 2 * math.pi:.15g} (the angle "
+              "is periodic)", out["phi"]["max"])
+    if coords == ("r", "phi") and not out["r"]["min"] > 0:
+        _fail(f"{key}.r.min", "a number > 0 (polar grids stop short of the pole r = 0)",
+              out["r"]["min"])
+    return out
+
+
+def _check_scheme(key, pde, coords, data_kind):
+    """The scheme and integrator fit the model: spectral solves the isotropic radial model and
+    the planar-teacher models (which have no finite-volume form here); etdrk4 is spectral."""
+    scheme, integrator = pde["scheme"], pde["integrator"]
+    planar = data_kind == "planar_teacher"
+    if scheme == "spectral" and not (planar or (data_kind == "isotropic_gaussians"
+                                                and coords == ("r",))):
+        _fail(f"{key}.scheme", f"'fv' or 'lagrangian' for coordinates {coords} of {data_kind} "
+              "data (the spectral scheme solves the isotropic w model and planar_teacher)",
+              scheme)
+    if planar and scheme != "spectral":
+        _fail(f"{key}.scheme", "'spectral' for planar_teacher (its angle is periodic and its "
+              "grid polar)", scheme)
+    if (integrator == "etdrk4") != (scheme == "spectral") and integrator != "auto":
+        expected = "'etdrk4' or 'auto'" if scheme == "spectral" else "not 'etdrk4' (spectral only)"
+        _fail(f"{key}.integrator", f"{expected} with scheme = {scheme!r}", integrator)
 
 
 def _pde(key, t, coords, data, t_final):
@@ -301,11 +377,8 @@ def _pde(key, t, coords, data, t_final):
         "stationary_max_iter": (lambda k, v: _integer(k, v, lo=1), 100),
         "threads": (lambda k, v: _integer(k, v, lo=1), None),
     })
-    grid = _table(f"{key}.grid", out["grid"])
-    _reject_unknown(f"{key}.grid", grid, coords)
-    custom = data["kind"] == "custom"
-    out["grid"] = {c: _axis(f"{key}.grid.{c}", grid.get(c, {}), c, len(coords), custom)
-                   for c in coords}
+    out["grid"] = _grid(f"{key}.grid", out["grid"], coords, data["kind"], out["scheme"])
+    _check_scheme(key, out, coords, data["kind"])
     if (data["kind"] == "anisotropic_gaussians" and out["kernel_dim"] != INF
             and out["kernel_dim"] != data["dim"]):
         _fail(f"{key}.kernel_dim", f"inf or data.dim = {data['dim']} for anisotropic data "
@@ -406,6 +479,10 @@ def coordinates(data: dict, network: dict) -> tuple[str, ...]:
         from .problem.user import load_problem
         return tuple(load_problem({"data": data}).coords)
     key = (data["kind"], network["unit"])
+    if (data["kind"] == "planar_teacher") != (network["unit"] == "circle") and key not in COORDINATES:
+        raise CaseError(f"network.unit: expected 'w' or 'circle' for planar_teacher data and "
+                        f"'w', 'aw' or 'awb' otherwise, got {network['unit']!r} on "
+                        f"{data['kind']}")
     if key not in COORDINATES:
         raise CaseError(f"network.unit: {network['unit']!r} on {data['kind']} needs the four "
                         "coordinates (a, b, r1, r2), more than the 3-D grids ddsolver solves on; "
@@ -430,6 +507,9 @@ def normalize_case(case: dict, base_dir=None) -> dict:
     init = _init("init", case["init"], base_dir, coords, data["kind"])
     t_final = training["t_final"]
     pde = _pde("pde", case.get("pde", {}), coords, data, t_final)
+    if network.get("unit") == "circle" and training["lambda"] != 0:
+        _fail("training.lambda", "0 for unit = 'circle' (units on the unit circle have no "
+              "|θ|² to penalise)", training["lambda"])
     sgd = _sgd("sgd", case.get("sgd", {}), pde["snapshot_times"], t_final)
     validate = _validate("validate", case.get("validate", {}), t_final, coords)
     return {"data": data, "network": network, "training": training, "init": init, "pde": pde,
