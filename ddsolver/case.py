@@ -360,7 +360,8 @@ def _check_scheme(key, pde, coords, data_kind):
 def _pde(key, t, coords, data, t_final):
     out = _take(key, t, {
         "kernel_dim": (lambda k, v: _integer(k, v, lo=1, allow_inf=True), data.get("dim", INF)),
-        "scheme": (lambda k, v: _choice(k, v, SCHEMES), "fv"),
+        "scheme": (lambda k, v: _choice(k, v, SCHEMES),
+                   "spectral" if data["kind"] == "planar_teacher" else "fv"),
         "integrator": (lambda k, v: _choice(k, v, INTEGRATORS), "auto"),
         "grid": (_table, {}),
         "snapshot_times": (_choice_any, None),
@@ -371,14 +372,15 @@ def _pde(key, t, coords, data, t_final):
         "kernel_max_terms": (lambda k, v: _integer(k, v, lo=1), 200),
         "on_boundary": (lambda k, v: _choice(k, v, ("error", "warn")), "error"),
         "boundary_mass": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-9),
+        "negative_tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-4),
         "particles": (lambda k, v: _integer(k, v, lo=1), 4000),
         "rtol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-10),
         "stationary_tol": (lambda k, v: _real(k, v, lo=0.0, lo_open=True), 1e-12),
         "stationary_max_iter": (lambda k, v: _integer(k, v, lo=1), 100),
         "threads": (lambda k, v: _integer(k, v, lo=1), None),
     })
-    out["grid"] = _grid(f"{key}.grid", out["grid"], coords, data["kind"], out["scheme"])
     _check_scheme(key, out, coords, data["kind"])
+    out["grid"] = _grid(f"{key}.grid", out["grid"], coords, data["kind"], out["scheme"])
     if (data["kind"] == "anisotropic_gaussians" and out["kernel_dim"] != INF
             and out["kernel_dim"] != data["dim"]):
         _fail(f"{key}.kernel_dim", f"inf or data.dim = {data['dim']} for anisotropic data "

@@ -346,7 +346,7 @@ def _short(value) -> str:
         values = np.asarray(value, dtype=float)
         if values.size > 4:
             return f"[{values.size} values in {values.min():g}..{values.max():g}]"
-        return "[" + ", ".join(f"{v:g}" for v in values) + "]"
+        return "[" + ", ".join(f"{v:g}" for v in values.ravel()) + "]"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

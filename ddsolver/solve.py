@@ -14,23 +14,32 @@ from tqdm.auto import tqdm
 
 from .case import normalize_case, radial_coordinates, read_case
 from .errors import CaseError
-from .grid import CartesianGrid
+from .grid import Axis, CartesianGrid
+from .operator.chebyshev import ChebyshevRadialOperator
+from .operator.chebyshev import cell_average_matrix as chebyshev_average
+from .operator.fourier import FourierOperator
+from .operator.fourier import cell_average_matrix as fourier_average
 from .operator.lowrank import LowRankPotential
+from .operator.polar import PolarOperator
 from .problem.activations import make_activation
 from .problem.data import make_data
 from .problem.initial import InitialLaw
+from .problem import planar
 from .problem.schedule import Schedule
 from .problem.user import load_problem
 from .reduction.anisotropic import AnisotropicReduction
+from .reduction.planar import PlanarReduction
 from .reduction.radial import RadialReduction
 from .reduction.second_layer import BiasedRadialReduction, SecondLayerReduction
 from .solution import Solution
 from .stepper.fv import FiniteVolumeRun
 from .stepper.lagrangian import LagrangianRun
+from .stepper.spectral import SpectralRun
 
 log = logging.getLogger("ddsolver")
 ANISOTROPIC_MAX_TERMS = 40       # the anisotropic series has rank T(T + 1) for T even orders
 PROGRESS_UPDATES = 200          # the run pauses this many times for the progress bar and checks
+SPECTRAL_OUTPUT_REFINE = {1: 8, 2: 2}   # stored cells per collocation point, by grid dimension
 
 
 def as_case(case) -> dict:
@@ -46,6 +55,8 @@ def build_reduction(case: dict, grid: CartesianGrid):
     lam = case["training"]["lambda"]
     if data_spec["kind"] == "custom":
         return load_problem(case).reduction(grid, scale=net["scale"], lam=lam)
+    if data_spec["kind"] == "planar_teacher":
+        return PlanarReduction(planar.PlanarTeacher.from_case(case), net["unit"], net["scale"])
     activation = make_activation(net["activation"], net["activation_params"])
     data = make_data(data_spec)
     options = {"scale": net["scale"], "lam": lam, "tol": pde["kernel_tol"],
@@ -76,6 +87,8 @@ def integrator(case: dict) -> str:
     9.1 case (benchmarks/bench_noisy.py) it reaches a given accuracy several times faster than
     the semi-implicit scheme, which is positive for any step but only first order."""
     name, noisy = case["pde"]["integrator"], case["training"]["beta"] < math.inf
+    if case["pde"]["scheme"] != "fv":
+        return {"spectral": "etdrk4", "lagrangian": "DOP853"}[case["pde"]["scheme"]]
     if name == "auto":
         return "ssprk3"
     if name == "semi_implicit" and not noisy:
@@ -84,10 +97,73 @@ def integrator(case: dict) -> str:
     return name
 
 
+def output_grid(grid: CartesianGrid) -> CartesianGrid:
+    """The grid of stored cell averages of a spectral solve: each axis of collocation points
+    (``cells``) refined by ``SPECTRAL_OUTPUT_REFINE`` over the same interval."""
+    refine = SPECTRAL_OUTPUT_REFINE[grid.ndim]
+    return CartesianGrid(tuple(Axis(a.name, a.lo, a.hi, refine * a.cells) for a in grid.axes))
+
+
+def _spectral_operator(case: dict, grid: CartesianGrid, reduction):
+    """(operator, nodes {name: (points, lo, hi)}, quadrature weights of the nodes, matrices that
+    average the interpolant over the output cells, one per axis) of a spectral case."""
+    beta, scale, lam = case["training"]["beta"], case["network"]["scale"], case["training"]["lambda"]
+    out = output_grid(grid)
+    axes = {a.name: a for a in grid.axes}
+    matrices = []
+    if "r" in axes:
+        r = axes["r"]
+        matrices.append(chebyshev_average(r.cells, r.lo, r.hi, out.axis("r").edges))
+    if "phi" in axes:
+        phi = axes["phi"]
+        offset = phi.lo + 0.5 * phi.spacing
+        matrices.append(fourier_average(phi.cells, offset, out.axis("phi").edges))
+    if grid.names == ("r",):
+        op = ChebyshevRadialOperator(reduction, r.lo, r.hi, r.cells, beta=beta)
+        return op, {"r": (op.r, r.lo, r.hi)}, op.weights, matrices
+    problem = reduction.problem
+    if grid.names == ("phi",):
+        op = FourierOperator(phi.cells, V=problem.circle_v, U=problem.circle_kernel, alpha=scale,
+                             beta=beta, offset=offset,
+                             label_second_moment=problem.label_second_moment)
+        return op, {"phi": (op.phi, phi.lo, phi.hi)}, np.full(phi.cells, op.h), matrices
+    op = PolarOperator(problem, r.lo, r.hi, r.cells, phi.cells, offset, alpha=scale, lam=lam,
+                       beta=beta)
+    return (op, {"r": (op.r, r.lo, r.hi), "phi": (op.phi, phi.lo, phi.hi)},
+            np.outer(op.w, np.full(phi.cells, op.h)), matrices)
+
+
+def build_spectral_run(case: dict):
+    """(output grid, reduction, run) of a spectral solve: Chebyshev in r for the isotropic w
+    model, Fourier in φ for planar-teacher circle units, both (polar) for planar w units. The
+    initial law must have a density (docs/case-file.md)."""
+    pde, training = case["pde"], case["training"]
+    grid = CartesianGrid.from_dict(pde["grid"])
+    reduction = build_reduction(case, grid)
+    op, nodes, weights, matrices = _spectral_operator(case, grid, reduction)
+
+    def to_cells(p):
+        for axis, matrix in enumerate(matrices):
+            p = np.moveaxis(np.tensordot(matrix, p, axes=(1, axis)), 0, axis)
+        return p
+    density = InitialLaw(case["init"], case["data"].get("dim")).nodal_density(
+        nodes, outside_tol=pde["boundary_mass"])
+    density = density / float(np.sum(weights * density))
+    # the circle operator's F omits the constant R_#/(2α²) of F = R/(2α²) + …
+    shift = (reduction.problem.label_second_moment / (2 * case["network"]["scale"]**2)
+             if grid.names == ("phi",) else 0.0)
+    run = SpectralRun(op, density, Schedule.from_dict(training["schedule"]), to_cells,
+                      tol=pde["tol"], negative_tol=pde["negative_tol"], free_energy_shift=shift)
+    return output_grid(grid), reduction, run
+
+
 def build_run(case: dict):
-    """The grid and a ready-to-advance run (finite volumes or Lagrangian) for a normalised case."""
+    """The grid and a ready-to-advance run (finite volumes, Lagrangian or spectral) for a
+    normalised case."""
     pde = case["pde"]
     beta = case["training"]["beta"]
+    if pde["scheme"] == "spectral":
+        return build_spectral_run(case)
     grid = CartesianGrid.from_dict(pde["grid"])
     if pde["scheme"] == "lagrangian" and beta < math.inf:
         raise CaseError("pde.scheme: the Lagrangian scheme is noiseless only (training.beta = "
@@ -142,10 +218,11 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     setup_time = time.perf_counter() - start
     compile_time = run.warm_up()
     log.info("set-up %.2f s, compile/load %.2f s, kernel rank %d", setup_time, compile_time,
-             reduction.rank)
-    attrs = {"scheme": case["pde"]["scheme"], "kernel_terms": reduction.terms,
-             "integrator": integrator(case) if case["pde"]["scheme"] == "fv" else "DOP853",
-             "kernel_rank": reduction.rank, "kernel_tail_bound": reduction.tail_bound,
+             getattr(reduction, "rank", 0))
+    attrs = {"scheme": case["pde"]["scheme"], "kernel_terms": getattr(reduction, "terms", 0),
+             "integrator": integrator(case),
+             "kernel_rank": getattr(reduction, "rank", 0),
+             "kernel_tail_bound": getattr(reduction, "tail_bound", 0.0),
              "setup_time": setup_time, "compile_time": compile_time}
     times = case["pde"]["snapshot_times"]
     snapshot_set = set(times.tolist())

@@ -37,14 +37,17 @@ class FourierOperator:
 
     Parameters
     ----------
-    n : int ≥ 4, number of grid points φ_j = 2πj/n.
+    n : int ≥ 4, number of grid points φ_j = offset + 2πj/n.
     V : None (V = 0), a callable V(φ) or an array of the n values V(φ_j).
     U : callable U(Δφ) of the angle difference, 2π-periodic (vectorised over numpy arrays).
     alpha, beta : α > 0; β > 0 (``numpy.inf`` for the noiseless DD).
     xi : constant learning-rate scale ξ > 0.
+    offset : the first grid angle φ₀.
+    label_second_moment : R_# = E y², the constant of the risk.
     """
 
-    def __init__(self, n, V=None, U=None, alpha=1.0, beta=np.inf, xi=1.0):
+    def __init__(self, n, V=None, U=None, alpha=1.0, beta=np.inf, xi=1.0, offset=0.0,
+                 label_second_moment=0.0):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:
             raise ValueError(f"n must be an integer >= 4, got {n!r}")
         self.n = int(n)
@@ -52,7 +55,8 @@ class FourierOperator:
         self.beta = _check_positive("beta", beta, allow_inf=True)
         self.xi = _check_positive("xi", xi)
         self.h = 2 * np.pi / self.n
-        self.phi = self.h * np.arange(self.n)
+        self.label_second_moment = float(label_second_moment)
+        self.phi = float(offset) + self.h * np.arange(self.n)
         self.k = np.arange(self.n // 2 + 1, dtype=float)        # rfft wavenumbers
         self.ik = 1j * self.k
         self.ik_odd = self.ik.copy()
@@ -72,7 +76,7 @@ class FourierOperator:
         if U is None:
             u = np.zeros(self.n)
         elif callable(U):
-            u = np.asarray(U(self.phi), dtype=float) * np.ones(self.n)
+            u = np.asarray(U(self.h * np.arange(self.n)), dtype=float) * np.ones(self.n)
         else:
             raise ValueError(f"U must be None or a callable of the angle difference, got {U!r}")
         if not np.all(np.isfinite(u)):
@@ -81,7 +85,7 @@ class FourierOperator:
         self.U_hat = sfft.rfft(u)                   # = n Û_k
         self.V_hat = sfft.rfft(v) / self.alpha       # V/α, raw rfft
         self.diffusion = 0.0 if np.isinf(self.beta) else 2 * self.xi / self.beta
-        self.L = -self.diffusion * self.k**2        # linear symbol of (2ξ/β)∂²_φ
+        self.linear = -self.diffusion * self.k**2   # symbol of (2ξ/β)∂²_φ, exact in ETDRK4
 
     def _check(self, rho):
         rho = np.asarray(rho, dtype=float)
@@ -111,14 +115,22 @@ class FourierOperator:
         """∂_φ(ρ ∂_φΨ) at the grid points (pseudo-spectral, 2/3-rule dealiased)."""
         return sfft.irfft(self.transport_hat(sfft.rfft(self._check(rho))), n=self.n)
 
-    def nonlinear_hat(self, rho_hat):
+    def to_state(self, rho):
+        """The stepper's state: the rfft coefficients of ρ."""
+        return sfft.rfft(self._check(rho))
+
+    def from_state(self, rho_hat):
+        """ρ at the grid points from its rfft coefficients."""
+        return sfft.irfft(rho_hat, n=self.n)
+
+    def nonlinear_state(self, rho_hat):
         """rfft of the explicit part N(ρ) = 2ξ ∂_φ(ρ ∂_φΨ)."""
         return 2 * self.xi * self.transport_hat(rho_hat)
 
     def rhs(self, rho):
         """∂_tρ = 2ξ ∂_φ(ρ ∂_φΨ) + (2ξ/β) ∂²_φρ at the grid points."""
         rho_hat = sfft.rfft(self._check(rho))
-        return sfft.irfft(self.nonlinear_hat(rho_hat) + self.L * rho_hat, n=self.n)
+        return sfft.irfft(self.nonlinear_state(rho_hat) + self.linear * rho_hat, n=self.n)
 
     def free_energy(self, rho):
         """F = ½∫∫U(φ−φ')ρρ' + ∫Vρ/α + (1/β)∫ρ log ρ (trapezoid rule); nan if min ρ ≤ 0
@@ -131,6 +143,13 @@ class FourierOperator:
         if rho.min() <= 0:
             return float("nan")
         return float(energy + self.h * np.sum(rho * np.log(rho)) / self.beta)
+
+    def risk(self, rho):
+        """R(ρ) = R_# + 2α∫Vρ + α²∫∫U(φ−φ')ρρ' (MATH.md 1; trapezoid rule, FFT convolution)."""
+        rho = self._check(rho)
+        conv = sfft.irfft(self.h * self.U_hat * sfft.rfft(rho), n=self.n)
+        return float(self.label_second_moment + self.h * np.sum(
+            (2 * self.alpha * self.V + self.alpha**2 * conv) * rho))
 
     def min_density(self, rho, refine=1):
         """min ρ on the grid, or on a grid ``refine`` times finer by spectral interpolation."""
@@ -161,3 +180,22 @@ class FourierOperator:
         psi = self.psi(rho)
         w = np.exp(-self.beta * (psi - psi.min()))
         return w / (self.h * w.sum())
+
+
+def cell_average_matrix(n, offset, edges):
+    """Matrix A (cells × n) with (A ρ)_c the average over [edges_c, edges_{c+1}] of the
+    trigonometric interpolant of the values ρ_j at φ_j = offset + 2πj/n (the Nyquist mode of even
+    n split evenly between ±n/2): exact for trigonometric polynomials of degree < n/2."""
+    edges = np.asarray(edges, dtype=float)
+    k = np.fft.fftfreq(n, 1.0 / n)
+    weight = np.where(np.abs(k) == n / 2, 0.5, 1.0)
+    if n % 2 == 0:
+        k = np.append(k, n / 2)                       # the Nyquist mode as ±n/2, half each
+        weight = np.append(weight, 0.5)
+    a, b = edges[:-1, None] - offset, edges[1:, None] - offset
+    safe = np.where(k == 0, 1.0, k)
+    integral = np.where(k == 0, b - a, (np.exp(1j * safe * b) - np.exp(1j * safe * a))
+                        / (1j * safe))                               # ∫ e^{ik(φ−φ₀)} over cells
+    j = np.arange(n)
+    fourier = np.exp(-2j * np.pi * np.outer(k, j) / n) * weight[:, None]   # mode k of node j
+    return np.real(integral @ fourier) / (n * (b - a))

@@ -35,6 +35,7 @@ from .gaussian import (
     gaussian_expectation,
     hermite_quadrature,
     phi_times_hermite,
+    std_normal_pdf,
 )
 
 
@@ -233,6 +234,17 @@ class _RampSum(Activation):
         s, b = check_scale_shift(s, b)
         _, ramps = self._ramps()
         return sum(k * _step_hermite(s, tj - b, nmax) for k, tj in ramps)
+
+    def smoothed(self, m, sd):
+        """E σ(m + sd·G) = offset + Σ_k k (sd φ(u) + (m − t) Φ(u)), u = (m − t)/sd, for sd > 0
+        (the Gaussian smoothing of each ramp k·max(t' − t, 0))."""
+        offset, ramps = self._ramps()
+        m = np.asarray(m, dtype=float)
+        out = np.full_like(m, offset)
+        for k, t in ramps:
+            u = (m - t) / sd
+            out += k * (sd * std_normal_pdf(u) + (m - t) * ndtr(u))
+        return out
 
     def _product_moment(self, s, b, product):
         """a² + 2a E σ₀ + Σ_ij k_i k_j product(s, t_i − b, t_j − b), σ₀ = σ − a: E σ(sG + b)²

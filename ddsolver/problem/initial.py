@@ -84,9 +84,16 @@ class ScalarLaw:
             if not axis.lo <= s["value"] <= axis.hi:
                 _outside_error(key, f"point mass at {s['value']:g}", 1.0, axis)
             return axis_deposit([s["value"]], np.ones(1), axis)
-        law = (stats.uniform(s["low"], s["high"] - s["low"]) if self.kind == "uniform"
-               else stats.norm(s["mean"], s["std"]))
-        return _continuous_masses(law, axis, key, f"{self.kind} law", outside_tol)
+        return _continuous_masses(self.frozen(key), axis, key, f"{self.kind} law", outside_tol)
+
+    def frozen(self, key: str = "init"):
+        """The law as a frozen ``scipy.stats`` distribution (continuous kinds only)."""
+        s = self.spec
+        if self.kind == "constant":
+            raise CaseError(f"{key}: a point mass has no density; the spectral scheme needs a "
+                            "continuous law (use a narrow 'normal')")
+        return (stats.uniform(s["low"], s["high"] - s["low"]) if self.kind == "uniform"
+                else stats.norm(s["mean"], s["std"]))
 
 
 class InitialLaw:
@@ -128,6 +135,30 @@ class InitialLaw:
         if axis.name == "r":
             return self._radial_masses(axis, outside_tol)
         return self._block_masses(axis, outside_tol)
+
+    def axis_law(self, name: str):
+        """The marginal law of coordinate ``name`` as a frozen ``scipy.stats`` distribution
+        (continuous laws: scalar laws, and r = κ χ_d/√d for ``gaussian`` w)."""
+        if name in self.spec:
+            return ScalarLaw(self.spec[name]).frozen(f"init.{name}")
+        if self.kind == "gaussian" and name == "r":
+            return stats.chi(self.dim, scale=self.spec["kappa"] / np.sqrt(self.dim))
+        raise CaseError(f"init.kind: {self.kind!r} has no density for {name}; the spectral "
+                        "scheme needs kind = 'gaussian' or continuous scalar laws")
+
+    def nodal_density(self, nodes: dict, outside_tol: float = 1e-12) -> np.ndarray:
+        """The product density at a tensor grid of nodes, ``nodes`` = {name: (points, lo, hi)}
+        (not normalised: the caller applies its quadrature); CaseError if a marginal puts more
+        than ``outside_tol`` outside [lo, hi]."""
+        density = np.ones(())
+        for name, (points, lo, hi) in nodes.items():
+            law = self.axis_law(name)
+            outside = law.cdf(lo) + law.sf(hi)
+            if outside > outside_tol:
+                _outside_error(f"init.{name}" if name in self.spec else "init",
+                               f"{name} law", outside, Axis(name, lo, hi, 2))
+            density = np.multiply.outer(density, law.pdf(points))
+        return density
 
     def cell_density(self, grid: CartesianGrid, outside_tol: float = 1e-12) -> np.ndarray:
         """Cell averages of the initial density on ``grid`` (Σ density × cell volume = 1)."""

@@ -29,6 +29,17 @@ class Schedule:
         return schedule_value(KIND_CODES[self.kind], self.value, self.offset, self.exponent,
                               np.asarray(t, dtype=float))
 
+    def integral(self, t):
+        """τ(t) = ∫₀ᵗ ξ(s) ds, the time of the DD run at speed ξ = 1 (the spectral steppers):
+        value·t, or value·((offset + t)^{1−e} − offset^{1−e})/(1 − e) (log ratio for e = 1)."""
+        t = np.asarray(t, dtype=float)
+        if self.kind == "constant":
+            return self.value * t
+        e, c = self.exponent, self.offset
+        if e == 1.0:
+            return self.value * np.log1p(t / c)
+        return self.value * ((c + t) ** (1 - e) - c ** (1 - e)) / (1 - e)
+
     def args(self) -> tuple:
         """(code, value, offset, exponent): the scalars the compiled steppers take."""
         return KIND_CODES[self.kind], self.value, self.offset, self.exponent

@@ -190,3 +190,7 @@ class RadialReduction(IsotropicMehler):
     def log_jacobian(self, r):
         """(d − 1) log r (see :meth:`IsotropicMehler._log_jacobian`)."""
         return self._log_jacobian(r)
+
+    def dlog_jacobian(self, r):
+        """d/dr log J = (d − 1)/r, the entropic drift of the law of r (spectral solver)."""
+        return (self.data.dim - 1) / np.asarray(r, float)

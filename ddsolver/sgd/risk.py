@@ -39,7 +39,6 @@ import math
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy.special import ndtr
 
 from ..problem.activations import _RampSum
 from ..problem.gaussian import std_normal_pdf
@@ -215,12 +214,7 @@ def _shifted_mean(activation, m, sd):
     if sd == 0:
         return activation.sigma(m)
     if isinstance(activation, _RampSum):
-        offset, ramps = activation._ramps()
-        out = np.full_like(m, offset)
-        for k, t in ramps:
-            u = (m - t) / sd
-            out += k * (sd * std_normal_pdf(u) + (m - t) * ndtr(u))
-        return out
+        return activation.smoothed(m, sd)
     g, w = _panel_rule((_features(activation)[None, :] - m[:, None]) / sd, 1.0 / sd)
     return np.sum(w * activation.sigma(m[:, None] + sd * g), axis=1)
 

@@ -172,10 +172,14 @@ class GaussianSgdModel:
 
 def make_sgd_model(case: dict):
     """The SGD model of a normalised case: ``ddsolver.sgd.custom.CustomSgdModel`` for custom
-    data, :class:`GaussianSgdModel` otherwise."""
+    data, ``ddsolver.sgd.planar.PlanarSgdModel`` for planar_teacher data,
+    :class:`GaussianSgdModel` otherwise."""
     if case["data"]["kind"] == "custom":
         from .custom import CustomSgdModel
         return CustomSgdModel(case)
+    if case["data"]["kind"] == "planar_teacher":
+        from .planar import PlanarSgdModel
+        return PlanarSgdModel(case)
     return GaussianSgdModel(case)
 
 

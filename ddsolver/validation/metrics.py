@@ -83,16 +83,20 @@ def finite_n_correction(density, grid, reduction, neurons, nodes=2) -> np.ndarra
 
     U(θ, θ) = E σ*(x; θ)² is ``reduction.diagonal`` (exact, not direction-averaged) and
     ∫∫ U p p = Σ_k c_k², c_k = ∫ f_k dp the feature moments of the solver
-    (:class:`~ddsolver.operator.lowrank.LowRankPotential`), both from cell averages of the
+    (:class:`~ddsolver.operator.lowrank.LowRankPotential`), or ``reduction.interaction`` for
+    kernels given without features (the planar teacher), both from cell averages of the
     piecewise-constant ``density`` (n, *grid.shape) on any grid; one value per snapshot. The
     cell averages take ``nodes`` Gauss–Legendre points per axis: 2 (exact for cubics in every
     cell) is ample for this O(1/N) term and 8 times cheaper than the solver's 4 on a 3-D grid.
     """
     diagonal = cell_average(reduction.diagonal, grid, nodes)
-    features = LowRankPotential(reduction, grid, nodes=nodes).features
     p = np.reshape(density, (-1, grid.size)) * grid.cell_volume
-    moments = p @ features.T
-    return reduction.scale**2 / neurons * (p @ diagonal - np.sum(moments**2, axis=1))
+    if hasattr(reduction, "interaction"):                 # kernels without features (planar)
+        pairs = reduction.interaction(grid, p)
+    else:
+        pairs = np.sum((p @ LowRankPotential(reduction, grid, nodes=nodes).features.T)**2,
+                       axis=1)
+    return reduction.scale**2 / neurons * (p @ diagonal - pairs)
 
 
 def seed_mean(values) -> tuple[np.ndarray, np.ndarray]:

@@ -117,7 +117,9 @@ def _case_summary(case: dict, main) -> str:
     else:
         model = f"{data['kind']}, unit {net['unit']}, σ = {net['activation']}, d = {data['dim']}"
         model += f", s₀ = {data['signal_dim']}" if "signal_dim" in data else ""
-        model += f", Δ = {data['delta']:g}"
+        model += f", Δ = {data['delta']:g}" if "delta" in data else ""
+        model += (f", teacher {np.round(data['teacher'], 6).tolist()} weighted "
+                  f"{np.round(data['teacher_weights'], 6).tolist()}" if "teacher" in data else "")
     return (f"{model}; coordinates ({', '.join(main.coords)}); N = {case['sgd']['neurons']}, "
             f"ε = {case['sgd']['eps']:g}, seeds {case['sgd']['seeds']}, compared up to "
             f"t = {main.t[-1]:g}.")

@@ -299,8 +299,8 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
         pde_risk=solution.risk[i], predicted=predicted, sgd_risk=sgd_risk, gap=gap,
         gap_se=gap_se, grid=grid, density=density, coords=coords, informational=informational,
         free_energy=None if solution.free_energy is None else solution.free_energy[i])
-    if case["training"]["beta"] < math.inf:
-        cmp.gibbs = stationary(case)
+    if case["training"]["beta"] < math.inf and case["pde"]["scheme"] == "fv":
+        cmp.gibbs = stationary(case)             # Gibbs states are solved on the FV grid
         for c, marginal in coords.items():
             marginal.compare_gibbs(cmp.gibbs.marginal(c)[0])
     cmp.rows = check(cmp)

@@ -1,0 +1,204 @@
+"""Spectral schemes on bounded intervals (Chebyshev) and their time stepping: collocation
+building blocks against exact integrals, the noisy radial DD against its exact Gaussian solution
+(spectral convergence, ξ(t) by time change) and against finite volumes (MATH.md 3, 4.1, 5.2)."""
+
+import logging
+import math
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from conftest import make_case
+from numpy.polynomial import chebyshev as cheb
+from scipy import integrate, stats
+from scipy.linalg import expm
+
+from ddsolver import solve
+from ddsolver.case import normalize_case
+from ddsolver.errors import CaseError
+from ddsolver.operator.chebyshev import (
+    cell_average_matrix,
+    clenshaw_curtis_weights,
+    differentiation_matrix,
+    lobatto_nodes,
+)
+from ddsolver.operator.fourier import cell_average_matrix as fourier_average
+from ddsolver.problem.schedule import Schedule
+from ddsolver.solve import build_run
+from ddsolver.stepper.imex import etdrk4_coefficients, phi_functions
+
+BETA, LAM, DIM, KAPPA = 10.0, 0.5, 10, 0.8
+
+
+# --- collocation building blocks ------------------------------------------------------------
+
+def test_chebyshev_blocks_are_exact_on_polynomials():
+    n, lo, hi = 11, 0.3, 2.7
+    rng = np.random.default_rng(1)
+    coef = rng.standard_normal(n)                      # degree n − 1 in the mapped variable
+    poly = cheb.Chebyshev(coef, domain=[lo, hi])
+    r = lobatto_nodes(n, lo, hi)
+    assert r[0] == lo and math.isclose(r[-1], hi) and np.all(np.diff(r) > 0)
+    np.testing.assert_allclose(differentiation_matrix(n, lo, hi) @ poly(r), poly.deriv()(r),
+                               atol=1e-11 * np.abs(poly.deriv()(r)).max())
+    antiderivative = poly.integ()
+    np.testing.assert_allclose(clenshaw_curtis_weights(n, lo, hi) @ poly(r),
+                               antiderivative(hi) - antiderivative(lo), rtol=1e-13)
+    edges = np.sort(np.concatenate([[lo, hi], rng.uniform(lo, hi, 7)]))
+    exact = np.diff(antiderivative(edges)) / np.diff(edges)
+    np.testing.assert_allclose(cell_average_matrix(n, lo, hi, edges) @ poly(r), exact,
+                               atol=1e-12 * np.abs(exact).max())
+
+
+def test_clenshaw_curtis_converges_on_smooth_functions():
+    errors = [abs(clenshaw_curtis_weights(n, 0.0, 3.0) @ np.exp(-lobatto_nodes(n, 0.0, 3.0)**2)
+                  - 0.5 * math.sqrt(math.pi) * math.erf(3.0)) for n in (6, 10, 14, 22)]
+    assert errors[-1] < 1e-12 and all(b < a / 10 for a, b in pairwise(errors[:3]))
+
+
+def test_fourier_cell_averages_exact_for_trigonometric_polynomials():
+    n, offset = 16, -math.pi + math.pi / 16
+    phi = offset + 2 * math.pi * np.arange(n) / n
+    edges = np.linspace(-math.pi, math.pi, 41)
+
+    def f(x):
+        return 1 + 0.3 * np.cos(3 * x) + 0.2 * np.sin(7 * x)
+
+    def antiderivative(x):
+        return x + 0.1 * np.sin(3 * x) - 0.2 / 7 * np.cos(7 * x)
+    exact = np.diff(antiderivative(edges)) / np.diff(edges)
+    np.testing.assert_allclose(fourier_average(n, offset, edges) @ f(phi), exact, atol=1e-14)
+
+
+def test_phi_functions_match_eigen_formulas():
+    rng = np.random.default_rng(2)
+    M = rng.standard_normal((6, 6))
+    A = -(M @ M.T) - np.eye(6)                          # symmetric negative definite
+    lam, S = np.linalg.eigh(A)
+    phis = [np.exp(lam), np.expm1(lam) / lam, (np.expm1(lam) - lam) / lam**2,
+            (np.expm1(lam) - lam - lam**2 / 2) / lam**3]
+    for got, want in zip(phi_functions(A), phis):
+        np.testing.assert_allclose(got, S @ np.diag(want) @ S.T, atol=1e-12)
+    np.testing.assert_allclose(phi_functions(A)[0], expm(A), atol=1e-13)
+
+
+def test_block_coefficients_equal_diagonal_contour_coefficients():
+    symbols, h = -np.array([0.0, 0.3, 4.0, 90.0]), 0.07
+    blocks = np.stack([np.diag(symbols)])
+    for diagonal, block in zip(etdrk4_coefficients(symbols, h), etdrk4_coefficients(blocks, h)):
+        np.testing.assert_allclose(np.diag(block[0]), diagonal, rtol=1e-10, atol=1e-14)
+
+
+def test_schedule_integral_matches_quadrature():
+    for schedule in (Schedule("constant", 1.7), Schedule("power", 2.0, 0.25, 1.0),
+                     Schedule("power", 0.5, 1.0, 3.0), Schedule("power", 1.0, 1.5, 0.5)):
+        for t in (0.3, 2.0, 11.0):
+            want = integrate.quad(schedule, 0, t, epsabs=1e-13)[0]
+            assert math.isclose(float(schedule.integral(t)), want, rel_tol=1e-11)
+
+
+# --- the noisy radial DD with linear units: exact Gaussian law of w -------------------------
+
+def linear_case(cells, *, rmax=4.5, rmin=0.0, schedule=None, t_final=2.0, tol=1e-10):
+    training = {"t_final": t_final, "beta": BETA, "lambda": LAM}
+    if schedule is not None:
+        training["schedule"] = schedule
+    return make_case(data={"dim": DIM}, network={"activation": "linear", "activation_params": {}},
+                     training=training, init={"kind": "gaussian", "kappa": KAPPA},
+                     pde={"scheme": "spectral", "tol": tol, "snapshot_times": [0.0, t_final],
+                          "grid": {"r": {"min": rmin, "max": rmax, "cells": cells}}})
+
+
+def exact_radial_density(r, tau):
+    """Law of r = |w| when w ~ N(0, s I_d), s(τ) = s_∞ + (s₀ − s_∞)e^{−4λτ} (τ = ∫ξ)."""
+    s_inf, s0 = 1 / (BETA * LAM), KAPPA**2 / DIM
+    s = s_inf + (s0 - s_inf) * math.exp(-4 * LAM * tau)
+    return stats.chi(DIM, scale=math.sqrt(s)).pdf(r)
+
+
+def nodal_error(case, tau):
+    _, _, run = build_run(normalize_case(case))
+    run.advance(case["training"]["t_final"])
+    p = run.nodal
+    return np.abs(p - exact_radial_density(run.op.r, tau)).max(), run
+
+
+def test_chebyshev_converges_spectrally_to_the_exact_solution():
+    errors = []
+    for n in (16, 24, 32, 40, 48, 56):
+        error, run = nodal_error(linear_case(n), 2.0)
+        errors.append(error)
+        assert abs(run.op.mass(run.nodal) - 1) < 1e-12          # mass to round-off
+    # exponential: log error falls at least linearly in n (a factor > 5 per 8 points)
+    assert errors[-1] < 2e-7, errors
+    assert all(b < a / 5 for a, b in pairwise(errors[1:])), errors
+
+
+def test_time_dependent_step_size_by_time_change():
+    schedule = {"kind": "power", "value": 1.0, "exponent": 0.5, "offset": 1.0}
+    tau = integrate.quad(lambda s: (1 + s) ** -0.5, 0, 3.0)[0]
+    error, _ = nodal_error(linear_case(56, schedule=schedule, t_final=3.0), tau)
+    assert error < 2e-7
+
+
+def test_spectral_solve_keeps_its_invariants_and_stores_cell_averages(tmp_path):
+    sol = solve(linear_case(56), tmp_path / "spec.h5", progress=False)
+    np.testing.assert_allclose(sol.mass, 1.0, atol=1e-11)
+    assert sol.grid.shape == (8 * 56,) and sol.attrs["integrator"] == "etdrk4"
+    edges = sol.grid.axes[0].edges
+    exact = np.diff(stats.chi(DIM, scale=math.sqrt(1 / (BETA * LAM) + (KAPPA**2 / DIM - 1 / (
+        BETA * LAM)) * math.exp(-8 * LAM))).cdf(edges)) / np.diff(edges)
+    assert np.abs(sol.density[-1] - exact).max() < 1e-6
+    assert np.all(np.diff(sol.free_energy) <= 1e-12)
+    from ddsolver import load
+    loaded = load(tmp_path / "spec.h5")
+    np.testing.assert_array_equal(loaded.density, sol.density)
+
+
+# --- against finite volumes on the noisy MMN 9.1 problem ------------------------------------
+
+def mmn_noisy(scheme, cells):
+    return make_case(training={"t_final": 2.0, "beta": 400.0, "lambda": 0.05},
+                     pde={"scheme": scheme, "tol": 1e-9, "snapshot_times": [0.0, 0.5, 1.0, 2.0],
+                          "grid": {"r": {"min": 0.0, "max": 4.0, "cells": cells}}})
+
+
+def test_finite_volumes_converge_to_the_spectral_solution():
+    spectral = solve(mmn_noisy("spectral", 96), progress=False)
+    finer = solve(mmn_noisy("spectral", 128), progress=False)
+    assert np.abs(spectral.risk - finer.risk).max() < 1e-6       # spectral: converged
+    gaps = [np.abs(solve(mmn_noisy("fv", cells), progress=False).risk - spectral.risk).max()
+            for cells in (200, 400)]
+    order = math.log2(gaps[0] / gaps[1])
+    assert 1.5 < order < 3.0 and gaps[1] < 3e-3, (gaps, order)
+
+
+# --- monitors and errors --------------------------------------------------------------------
+
+def test_under_resolved_spectral_solve_warns(caplog):
+    case = mmn_noisy("spectral", 24)
+    with caplog.at_level(logging.WARNING, logger="ddsolver"):
+        solve(case, progress=False)
+    assert any("negative" in r.message for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ddsolver"):
+        solve(linear_case(56), progress=False)
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("tables, key", [
+    ({"network": {"unit": "aw", "activation": "relu", "activation_params": {}}}, "pde.scheme"),
+    ({"pde": {"scheme": "fv", "integrator": "etdrk4"}}, "pde.integrator"),
+    ({"pde": {"scheme": "spectral", "integrator": "ssprk3"}}, "pde.integrator"),
+])
+def test_spectral_case_errors(tables, key):
+    case = make_case(**{name: dict(entries) for name, entries in tables.items()})
+    case["pde"].setdefault("scheme", "spectral")
+    with pytest.raises(CaseError, match=key):
+        normalize_case(case)
+
+
+def test_spectral_needs_a_density():
+    case = make_case(init={"kind": "point", "kappa": 1.0}, pde={"scheme": "spectral"})
+    with pytest.raises(CaseError, match="init"):
+        build_run(normalize_case(case))
