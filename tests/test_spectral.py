@@ -176,7 +176,7 @@ def test_finite_volumes_converge_to_the_spectral_solution():
 # --- monitors and errors --------------------------------------------------------------------
 
 def test_under_resolved_spectral_solve_warns(caplog):
-    case = mmn_noisy("spectral", 24)
+    case = mmn_noisy("spectral", 64)            # the r = 0 node undershoots to −0.2 max p
     with caplog.at_level(logging.WARNING, logger="ddsolver"):
         solve(case, progress=False)
     assert any("negative" in r.message for r in caplog.records)
@@ -184,6 +184,15 @@ def test_under_resolved_spectral_solve_warns(caplog):
     with caplog.at_level(logging.WARNING, logger="ddsolver"):
         solve(linear_case(56), progress=False)
     assert not caplog.records
+
+
+def test_unresolved_spectral_solve_stops_with_one_line():
+    from ddsolver.errors import NumericalError
+    case = make_case(training={"t_final": 1.0},                    # noiseless 9.1: sharpens
+                     pde={"scheme": "spectral", "snapshot_times": [0.0, 0.5, 1.0],
+                          "grid": {"r": {"min": 0.0, "max": 3.0, "cells": 96}}})
+    with pytest.raises(NumericalError, match="not resolved"):
+        solve(case, progress=False)
 
 
 @pytest.mark.parametrize("tables, key", [
