@@ -21,10 +21,10 @@ from .operator.fourier import FourierOperator
 from .operator.fourier import cell_average_matrix as fourier_average
 from .operator.lowrank import LowRankPotential
 from .operator.polar import PolarOperator
+from .problem import planar
 from .problem.activations import make_activation
 from .problem.data import make_data
 from .problem.initial import InitialLaw
-from .problem import planar
 from .problem.schedule import Schedule
 from .problem.user import load_problem
 from .reduction.anisotropic import AnisotropicReduction
@@ -104,11 +104,10 @@ def output_grid(grid: CartesianGrid) -> CartesianGrid:
     return CartesianGrid(tuple(Axis(a.name, a.lo, a.hi, refine * a.cells) for a in grid.axes))
 
 
-def _spectral_operator(case: dict, grid: CartesianGrid, reduction):
+def _spectral_operator(case: dict, grid: CartesianGrid, out: CartesianGrid, reduction):
     """(operator, nodes {name: (points, lo, hi)}, quadrature weights of the nodes, matrices that
-    average the interpolant over the output cells, one per axis) of a spectral case."""
+    average the interpolant over the cells of ``out``, one per axis) of a spectral case."""
     beta, scale, lam = case["training"]["beta"], case["network"]["scale"], case["training"]["lambda"]
-    out = output_grid(grid)
     axes = {a.name: a for a in grid.axes}
     matrices = []
     if "r" in axes:
@@ -139,8 +138,9 @@ def build_spectral_run(case: dict):
     initial law must have a density (docs/case-file.md)."""
     pde, training = case["pde"], case["training"]
     grid = CartesianGrid.from_dict(pde["grid"])
+    out = output_grid(grid)
     reduction = build_reduction(case, grid)
-    op, nodes, weights, matrices = _spectral_operator(case, grid, reduction)
+    op, nodes, weights, matrices = _spectral_operator(case, grid, out, reduction)
 
     def to_cells(p):
         for axis, matrix in enumerate(matrices):
@@ -154,7 +154,7 @@ def build_spectral_run(case: dict):
              if grid.names == ("phi",) else 0.0)
     run = SpectralRun(op, density, Schedule.from_dict(training["schedule"]), to_cells,
                       tol=pde["tol"], negative_tol=pde["negative_tol"], free_energy_shift=shift)
-    return output_grid(grid), reduction, run
+    return out, reduction, run
 
 
 def build_run(case: dict):
@@ -218,11 +218,10 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     setup_time = time.perf_counter() - start
     compile_time = run.warm_up()
     log.info("set-up %.2f s, compile/load %.2f s, kernel rank %d", setup_time, compile_time,
-             getattr(reduction, "rank", 0))
-    attrs = {"scheme": case["pde"]["scheme"], "kernel_terms": getattr(reduction, "terms", 0),
+             reduction.rank)
+    attrs = {"scheme": case["pde"]["scheme"], "kernel_terms": reduction.terms,
              "integrator": integrator(case),
-             "kernel_rank": getattr(reduction, "rank", 0),
-             "kernel_tail_bound": getattr(reduction, "tail_bound", 0.0),
+             "kernel_rank": reduction.rank, "kernel_tail_bound": reduction.tail_bound,
              "setup_time": setup_time, "compile_time": compile_time}
     times = case["pde"]["snapshot_times"]
     snapshot_set = set(times.tolist())

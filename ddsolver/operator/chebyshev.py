@@ -124,11 +124,6 @@ class ChebyshevRadialOperator:
         p = state[0]
         return (2.0 * self.DZ @ (p * (self.D @ self.psi(p))))[None]
 
-    def rhs(self, p):
-        """∂_τ p = N(p) + L p at the nodes."""
-        state = self.to_state(p)
-        return (self.nonlinear_state(state) + self.linear[0] @ state[0])
-
     def mass(self, p):
         return float(self.weights @ self._check(p))
 

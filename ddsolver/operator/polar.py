@@ -55,8 +55,9 @@ class PolarOperator:
         self.D = differentiation_matrix(n_r, r_lo, r_hi)
         self.DZ = no_flux_divergence(self.D)
         k = np.arange(n_phi // 2 + 1, dtype=float)
-        self.ik = 1j * k * (k < n_phi / 2)                  # first derivative: no Nyquist
         self.mask = (3 * k < n_phi).astype(float)           # 2/3 rule
+        self.dphi = self.mask * 1j * k * (k < n_phi / 2)    # ∂_φ, dealiased, no Nyquist
+        self.inv_r2 = self.r[:, None] ** -2
         R = self.r[:, None]
         self.V = np.asarray(problem.v(R, self.phi[None, :]), dtype=float)
         self.base = self.V / alpha + 0.5 * lam * R**2      # (n_r, n_phi)
@@ -103,9 +104,9 @@ class PolarOperator:
         psi = self.base_state + self.convolution_state(state)
         p = self._backward(self.mask[:, None] * state)
         dpsi_r = self._backward(self.mask[:, None] * (psi @ self.D.T))
-        dpsi_phi = self._backward((self.mask * self.ik)[:, None] * psi)
+        dpsi_phi = self._backward(self.dphi[:, None] * psi)
         radial = self._forward(p * dpsi_r) @ self.DZ.T
-        angular = (self.mask * self.ik)[:, None] * self._forward(p * dpsi_phi / self.r[:, None]**2)
+        angular = self.dphi[:, None] * self._forward(p * dpsi_phi * self.inv_r2)
         return 2.0 * self.mask[:, None] * (radial + angular)
 
     def integrate(self, values):

@@ -64,6 +64,19 @@ def wrap_angle(phi):
 
 
 @njit(cache=True)
+def sample_error(W, x0, x1, y, code, params, scale, slope):
+    """y − ŷ(x) for the units with first-layer vectors W (N, 2) at x = (x0, x1), and
+    slope[i] = σ'(⟨w_i, x⟩) (the shared half of :func:`w_step` and :func:`circle_step`)."""
+    n = W.shape[0]
+    total = 0.0
+    for i in range(n):
+        value, derivative = sigma_pair(code, params, W[i, 0] * x0 + W[i, 1] * x1)
+        slope[i] = derivative
+        total += value
+    return y - scale * total / n
+
+
+@njit(cache=True)
 def w_step(W, X, y, noise, code, params, scale, lam, step, inv_beta, slope, grad):
     """One step (module docstring) of units w on the batch X (B, 2), y (B,), in place; ``noise``
     (N, 2) is read when inv_beta > 0; ``slope`` (N,) and ``grad`` (N, 2) are scratch."""
@@ -71,12 +84,7 @@ def w_step(W, X, y, noise, code, params, scale, lam, step, inv_beta, slope, grad
     grad[:, :] = 0.0
     for b in range(X.shape[0]):
         x0, x1 = X[b, 0], X[b, 1]
-        total = 0.0
-        for i in range(n):
-            value, derivative = sigma_pair(code, params, W[i, 0] * x0 + W[i, 1] * x1)
-            slope[i] = derivative
-            total += value
-        err = y[b] - scale * total / n
+        err = sample_error(W, x0, x1, y[b], code, params, scale, slope)
         for i in range(n):
             g = err * slope[i]
             grad[i, 0] += g * x0
@@ -103,12 +111,7 @@ def circle_step(phi, X, y, noise, code, params, scale, step, inv_beta, slope, gr
         grad[i] = 0.0
     for b in range(X.shape[0]):
         x0, x1 = X[b, 0], X[b, 1]
-        total = 0.0
-        for i in range(n):
-            value, derivative = sigma_pair(code, params, cs[i, 0] * x0 + cs[i, 1] * x1)
-            slope[i] = derivative
-            total += value
-        err = y[b] - scale * total / n
+        err = sample_error(cs, x0, x1, y[b], code, params, scale, slope)
         for i in range(n):
             grad[i] += err * slope[i] * (cs[i, 0] * x1 - cs[i, 1] * x0)
     gain = 2.0 * step / (scale * X.shape[0])

@@ -128,9 +128,10 @@ class ETDRK4Stepper:
         N = self.op.nonlinear_state
         lin = apply_linear
         Nv = N(v)
-        a = lin(E2, v) + lin(Q, Nv)
+        E2v = lin(E2, v)
+        a = E2v + lin(Q, Nv)
         Na = N(a)
-        b = lin(E2, v) + lin(Q, Na)
+        b = E2v + lin(Q, Na)
         Nb = N(b)
         c = lin(E2, a) + lin(Q, 2 * Nb - Nv)
         Nc = N(c)
