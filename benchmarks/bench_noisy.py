@@ -27,7 +27,8 @@ from scipy.integrate import solve_ivp
 import ddsolver
 from ddsolver.operator.lowrank import lowrank_potential_numpy
 from ddsolver.operator.noise import sg_matrix, sg_rhs_numpy
-from ddsolver.solve import as_case, build_run
+from ddsolver.case import as_case
+from ddsolver.solve import build_run
 
 BETA, LAM = 400.0, 0.05
 

@@ -9,7 +9,7 @@
 from ._version import __version__
 from .case import normalize_case, read_case
 from .errors import CaseError, DdsolverError, DomainError, NumericalError
-from .solution import Solution
+from .results import SgdResult, Solution
 from .solve import solve
 from .stationary import stationary
 from .storage import load

@@ -137,14 +137,14 @@ def _solve(args) -> None:
     from .solve import solve
 
     sol = solve(args.case, args.output, overwrite=args.overwrite, progress=args.progress)
-    _print_rows(_run_rows(sol) + [("output", args.output)])
+    _print_rows(sol.summary_rows() + [("output", args.output)])
 
 
 def _stationary(args) -> int:
     from .stationary import stationary
 
     sol = stationary(args.case, args.output, overwrite=args.overwrite, progress=args.progress)
-    _print_rows(_run_rows(sol) + [("output", args.output)])
+    _print_rows(sol.summary_rows() + [("output", args.output)])
     return 0 if sol.attrs["converged"] else 1
 
 
@@ -153,7 +153,7 @@ def _sgd(args) -> None:
 
     result = simulate(args.case, args.seed, output=args.output, overwrite=args.overwrite,
                       save_weights=args.save_weights, progress=args.progress)
-    _print_rows(_sgd_rows(result) + [("output", args.output)])
+    _print_rows(result.summary_rows() + [("output", args.output)])
 
 
 def _demo(args) -> None:
@@ -207,7 +207,7 @@ def _validate(args) -> int:
 
 
 def _show(args) -> None:
-    from .solution import Solution
+    from .results import Solution
     from .storage import load
 
     result = load(args.file)
@@ -226,14 +226,14 @@ def _show(args) -> None:
     if isinstance(result, Solution):
         rows.append(("grid", "; ".join(f"{a.name}: {a.cells} cells on [{a.lo:g}, {a.hi:g}]"
                                        for a in result.grid.axes)))
-        rows += _run_rows(result)
+        rows += result.summary_rows()
     else:
-        rows += _sgd_rows(result)
+        rows += result.summary_rows()
     _print_rows(rows + [("versions", _wrap(versions, sep=", ", indent=""))])
 
 
 def _plot(args) -> None:
-    from .solution import Solution
+    from .results import Solution
     from .storage import load
     from .visualization import plot_sgd, plot_solution
 
@@ -254,63 +254,6 @@ def _info(args) -> None:
 
 
 # -- formatting -----------------------------------------------------------------------------------
-
-def _run_rows(sol) -> list[tuple[str, str]]:
-    """Snapshots, risk, free energy, mass, steps and times of a solution; for a stationary
-    state (one snapshot at t = inf) the convergence report instead of the snapshots."""
-    if len(sol.t) == 0:
-        return [("snapshots", "0")]
-    diag, attrs = sol.diagnostics, sol.attrs
-    mass = sol.mass
-    if np.isinf(sol.t).all():
-        converged = {True: "yes", False: "NO"}.get(attrs.get("converged"), "unknown")
-        rows = [("snapshots", "1, t = inf: stationary (Gibbs) state"),
-                ("converged", f"{converged} ({attrs.get('method', '?')}, "
-                              f"{attrs.get('iterations', '?')} iterations, moment residual "
-                              f"{attrs.get('residual', math.nan):.3g})"),
-                ("risk", f"{sol.risk[-1]:.6g}")]
-        if sol.free_energy is not None:
-            rows.append(("free energy", f"{sol.free_energy[-1]:.6g}"))
-    else:
-        rows = [("snapshots", f"{len(sol.t)}, t in [{sol.t[0]:g}, {sol.t[-1]:g}]"),
-                ("risk", f"{sol.risk[0]:.6g} at t = {sol.t[0]:g}  ->  "
-                         f"{sol.risk[-1]:.6g} at t = {sol.t[-1]:g}")]
-        if sol.free_energy is not None:
-            rows.append(("free energy", f"{sol.free_energy[0]:.6g} at t = {sol.t[0]:g}  ->  "
-                                        f"{sol.free_energy[-1]:.6g} at t = {sol.t[-1]:g}"))
-    rows.append(("mass", f"min {mass.min():.15g}, max {mass.max():.15g}"))
-    if "steps" in diag:
-        rejected = f" ({diag['rejected_steps'][-1]} rejected)" if "rejected_steps" in diag else ""
-        rows.append(("steps", f"{diag['steps'][-1]}{rejected}"))
-    run_time = attrs.get("run_time", diag["wall_time"][-1] if "wall_time" in diag else None)
-    if run_time is not None:
-        compile_time = attrs.get("compile_time")
-        rows.append(("wall time", f"{run_time:.3g} s"
-                     + ("" if compile_time is None else f" (+ {compile_time:.3g} s compile/load)")))
-    return rows
-
-
-def _sgd_rows(result) -> list[tuple[str, str]]:
-    """Network, seed, snapshots, risk, reduced coordinates and wall time of an SGD run."""
-    sgd = result.case["sgd"]
-    dim = result.case["data"].get("dim")
-    rows = [("network", f"N = {sgd['neurons']} units" + (f", d = {dim}" if dim else "")
-             + f"; eps = {sgd['eps']:g}, batch {sgd['batch']}, seed {result.seed}"),
-            ("snapshots", f"{len(result.t)}" + (f", t in [{result.t[0]:g}, {result.t[-1]:g}]"
-                                                  if len(result.t) else ""))]
-    if len(result.t):
-        rows.append(("risk", f"{result.risk[0]:.6g} at t = {result.t[0]:g}  ->  "
-                             f"{result.risk[-1]:.6g} at t = {result.t[-1]:g}  (exact R_N)"))
-        for name, x in result.coords.items():
-            rows.append((name, f"mean {x[0].mean():.4g}, range [{x[0].min():.4g}, "
-                               f"{x[0].max():.4g}] at t = {result.t[0]:g}  ->  mean "
-                               f"{x[-1].mean():.4g}, range [{x[-1].min():.4g}, "
-                               f"{x[-1].max():.4g}] at t = {result.t[-1]:g}"))
-    rows.append(("weights", "saved" if result.weights is not None else "not saved"))
-    if "run_time" in result.attrs:
-        rows.append(("wall time", f"{result.attrs['run_time']:.3g} s"))
-    return rows
-
 
 def _case_lines(case: dict) -> list[str]:
     """One ``table: key=value …`` line per case table, nested tables flattened with dots."""

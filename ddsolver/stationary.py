@@ -1,4 +1,4 @@
-"""``ddsolver.stationary``: the Gibbs fixed point of the noisy DD on the grid (MATH.md 3).
+"""``ddsolver.stationary``: the Gibbs fixed point of the noisy DD on the grid (docs/theory.md §3).
 
 The stationary states of the noisy DD solve ρ* ∝ exp(−β Ψ_λ(θ; ρ*)). On the grid, with the
 effective potential Φ_j(c) = base_j + Σ_k F̄_kj c_k of the finite-volume scheme (entropic term
@@ -22,8 +22,12 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .errors import CaseError
-from .solution import Solution
-from .solve import as_case, build_run
+from .case import as_case
+from .drive import Progress, drive
+from .model import model_of
+from .results import Solution
+from .scheme import Scheme
+from .solve import scheme_of, solution_of
 
 log = logging.getLogger("ddsolver")
 
@@ -75,39 +79,48 @@ def stationary(case, output=None, *, overwrite=False, progress=None) -> Solution
     if math.isinf(beta):
         raise CaseError("training.beta: a stationary (Gibbs) state needs beta < inf; the "
                         "noiseless DD has a continuum of stationary points")
-    if case["pde"]["scheme"] != "fv":
-        raise CaseError("pde.scheme: stationary states are computed on the finite-volume grid "
-                        "(scheme = 'fv')")
+    scheme = scheme_of(case)
+    if not scheme.gibbs:
+        gibbs = [name for name, s in Scheme.registered().items() if s.gibbs]
+        raise CaseError(f"pde.scheme: stationary states are computed on the grid of scheme = "
+                        f"{' or '.join(map(repr, gibbs))}, not {scheme.name!r}")
     if output is not None:
         from .storage import check_output_path
         check_output_path(output, overwrite)
-    grid, reduction, run = build_run(case)
-    pot = run.potential
+    grid, reduction, run = scheme.build(case, model_of(case))
     pde = case["pde"]
-    c, iterations, residual = solve_moments(pot.base, pot.features, grid.cell_volume, beta,
-                                            pot.moments(run.density), pde["stationary_tol"],
-                                            pde["stationary_max_iter"])
-    density = gibbs_density(c, pot.base, pot.features, grid.cell_volume, beta)[0]
-    run.p[...] = density.reshape(run.p.shape)
-    run.t = math.inf
-    run.check_boundaries()
-    converged = residual <= pde["stationary_tol"]
-    status = ("complete" if converged else
-              f"failed: not converged after {iterations} iterations (residual {residual:.2e})")
-    attrs = {"scheme": "fv", "method": "newton", "iterations": iterations,
-             "residual": residual, "converged": converged, "kernel_rank": reduction.rank,
-             "run_time": time.perf_counter() - start}
-    log.info("Gibbs state: %d Newton iterations, residual %.2e", iterations, residual)
-    risk, free_energy = run.risk(), run.free_energy()
-    solution = Solution(t=np.array([math.inf]), risk=np.array([risk]),
-                        density=density.reshape((1,) + grid.shape), grid=grid, case=case,
-                        free_energy=np.array([free_energy]),
-                        diagnostics={"mass": np.array([grid.mass(density)])},
-                        attrs=dict(attrs, status=status))
+    report = {}
+
+    def advance(stop):
+        pot = run.potential
+        c, iterations, residual = solve_moments(pot.base, pot.features, grid.cell_volume, beta,
+                                                pot.moments(run.density), pde["stationary_tol"],
+                                                pde["stationary_max_iter"])
+        run.p[...] = gibbs_density(c, pot.base, pot.features, grid.cell_volume,
+                                   beta)[0].reshape(run.p.shape)
+        run.t = stop
+        run.check_boundaries()
+        report.update(iterations=iterations, residual=residual,
+                      converged=residual <= pde["stationary_tol"])
+        log.info("Gibbs state: %d Newton iterations, residual %.2e", iterations, residual)
+
+    def observe(stop, elapsed):
+        return {"t": stop, "risk": run.risk(), "density": run.density.copy(),
+                "free_energy": run.free_energy(), "mass": grid.mass(run.density)}
+
+    def finish():
+        status = ("complete" if report["converged"] else f"failed: not converged after "
+                  f"{report['iterations']} iterations (residual {report['residual']:.2e})")
+        return {**report, "kernel_rank": reduction.rank, "status": status}
+
+    writer = None
     if output is not None:
         from .storage import SolutionWriter
-        with SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs) as writer:
-            writer.append(math.inf, risk, density.reshape(grid.shape), free_energy=free_energy,
-                          mass=grid.mass(density))
-            writer.close(status=status)
-    return solution
+        writer = SolutionWriter(output, grid, case, overwrite=overwrite,
+                                attrs={"scheme": scheme.name, "method": "newton"})
+    done = drive([math.inf], {math.inf}, advance, observe,
+                 Progress(None, "state", "ddsolver stationary", show=progress), writer=writer,
+                 finish=finish, position=lambda stop: 0)
+    attrs = {"scheme": scheme.name, "method": "newton", **finish(),
+             "run_time": time.perf_counter() - start}
+    return solution_of(done.records, grid, case, attrs)

@@ -20,7 +20,8 @@ from scipy import stats
 
 import ddsolver
 from ddsolver.operator.noise import sg_matrix, sg_rhs, sg_rhs_numpy
-from ddsolver.solve import as_case, build_run
+from ddsolver.case import as_case
+from ddsolver.solve import build_run
 from ddsolver.stepper.semi_implicit import SemiImplicitStepper
 from ddsolver.stepper.ssprk import ssprk3_advance
 

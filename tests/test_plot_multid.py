@@ -6,7 +6,7 @@ import pytest
 from test_validation_multid import NEURONS, model_case, synthetic_pair
 
 from ddsolver.errors import DdsolverError
-from ddsolver.solution import Solution
+from ddsolver.results import Solution
 from ddsolver.visualization import plot_comparison, plot_sgd, plot_solution
 from ddsolver.visualization.plot import coordinate_label
 

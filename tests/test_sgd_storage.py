@@ -12,7 +12,7 @@ import pytest
 
 from ddsolver import DdsolverError, Solution, normalize_case
 from ddsolver.case import case_to_json
-from ddsolver.sgd.run import SgdResult
+from ddsolver.results import SgdResult
 from ddsolver.storage import SgdWriter, load, load_sgd
 
 DATA = Path(__file__).parent / "data"

@@ -14,8 +14,9 @@ from ddsolver.errors import CaseError
 from ddsolver.grid import CartesianGrid
 from ddsolver.operator.lowrank import LowRankPotential
 from ddsolver.problem.data import make_data
-from ddsolver.sgd.run import SgdResult
-from ddsolver.solution import Solution
+from ddsolver.results import SgdResult
+from ddsolver.model import model_of
+from ddsolver.results import Solution
 from ddsolver.solve import build_reduction
 from ddsolver.validation import finite_n_correction, runner, tolerances
 from ddsolver.validation.metrics import marginal_mean_sd
@@ -202,10 +203,13 @@ def test_finite_n_correction_of_a_custom_problem_against_direct_sums(tmp_path):
 
 
 def test_parameter_dimension_of_each_model(tmp_path):
-    assert tolerances.parameter_dim(model_case("aw")) == 9
-    assert tolerances.parameter_dim(model_case("awb")) == 10
-    assert tolerances.parameter_dim(model_case("anisotropic_w")) == 20
-    assert tolerances.parameter_dim(custom_case(tmp_path)) == 2
+    def dim(case):
+        case = ddsolver.normalize_case(case)
+        return model_of(case).parameter_dim(case)
+    assert dim(model_case("aw")) == 9
+    assert dim(model_case("awb")) == 10
+    assert dim(model_case("anisotropic_w")) == 20
+    assert dim(custom_case(tmp_path)) == 2
 
 
 # -- comparisons ----------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ class AnisotropicGaussians(_LabelledGaussians):
 
 
 def make_data(spec: dict):
-    """The data model of a normalised ``[data]`` table (built-in kinds)."""
-    if spec["kind"] == "anisotropic_gaussians":
+    """The data model of a normalised ``[data]`` table of labelled Gaussians: anisotropic when
+    it has a ``signal_dim``, isotropic otherwise."""
+    if "signal_dim" in spec:
         return AnisotropicGaussians(spec["delta"], spec["dim"], spec["signal_dim"])
     return IsotropicGaussians(spec["delta"], spec["dim"])

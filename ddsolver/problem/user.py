@@ -35,6 +35,7 @@ import scipy.linalg
 from ..errors import CaseError
 from ..grid import CartesianGrid
 from ..grid.cartesian import MAX_DIM
+from ..reduction.base import Reduction
 
 DENSE_MATRICES = 2          # Ū (factored in place by LAPACK) + its eigenvectors; see from_dense
 KERNEL_BLOCK = 2**16        # kernel values per call when filling Ū or taking U(θ, θ)
@@ -225,7 +226,7 @@ class UserProblem:
         return cls(self, grid, scale, lam)
 
 
-class UserReduction:
+class UserReduction(Reduction):
     """The reduction interface (see ddsolver.operator.lowrank) of a :class:`UserProblem`."""
 
     terms = 1

@@ -14,30 +14,35 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 
+from .base import Reduction
 
-class PlanarReduction:
-    """U(θ, θ), ∫∫U p p and α of a planar-teacher model (``unit`` "w": coordinates (r, phi);
-    "circle": phi) built on a :class:`~ddsolver.problem.planar.PlanarTeacher`."""
 
-    terms = rank = 0
-    tail_bound = 0.0
+class PlanarReduction(Reduction):
+    """U(θ, θ), ∫∫U p p and α of a planar-teacher model (coordinates (r, phi), or phi alone for
+    ``circle`` units) built on a :class:`~ddsolver.problem.planar.PlanarTeacher`.
 
-    def __init__(self, problem, unit: str, scale: float):
-        self.problem, self.unit, self.scale = problem, unit, float(scale)
+    The kernel is not in low-rank form (the spectral operators use U(r, r', φ − φ') directly), so
+    ``rank`` and ``terms`` are None and are not stored.
+    """
+
+    terms = rank = tail_bound = None
+
+    def __init__(self, problem, *, circle: bool, scale: float):
+        self.problem, self.circle, self.scale = problem, circle, float(scale)
 
     def diagonal(self, *coords):
         """U(θ, θ) = E σ(r G)², r = |w| (1 on the circle)."""
-        r = coords[0] if self.unit == "w" else np.ones_like(np.asarray(coords[0], float))
+        r = np.ones_like(np.asarray(coords[0], float)) if self.circle else coords[0]
         return np.asarray(self.problem.diagonal(np.asarray(r, float)), float)
 
-    def interaction(self, grid, masses) -> np.ndarray:
+    def interaction(self, grid, masses, nodes=2) -> np.ndarray:
         """∫∫ U p p for cell masses (n, grid.size) of piecewise-constant densities (cell
-        centres as nodes), one value per row."""
+        centres as nodes, whatever ``nodes``), one value per row."""
         masses = np.reshape(masses, (-1,) + grid.shape)
         phi = grid.axis("phi")
         delta = phi.spacing * np.arange(phi.cells)
-        radii = grid.axis("r").centres if self.unit == "w" else np.ones(1)
-        if self.unit != "w":
+        radii = np.ones(1) if self.circle else grid.axis("r").centres
+        if self.circle:
             masses = masses[:, None, :]
         kernel = self.problem.kernel(radii[:, None, None], radii[None, :, None],
                                      delta[None, None, :])

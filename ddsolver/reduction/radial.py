@@ -28,6 +28,7 @@ import warnings
 
 import numpy as np
 
+from .base import Reduction
 from .cosine import even_cosine_moments
 
 
@@ -57,7 +58,7 @@ def truncate_series(kernel_dim, coefficients, energy, moments, tol, max_terms, s
     return max_terms, float(bound[-1])
 
 
-class GaussianSeriesReduction:
+class GaussianSeriesReduction(Reduction):
     """What every reduction of the labelled-Gaussian models holds (activation, data, kernel
     dimension, α, λ, τ_±) and its risk from the feature moments."""
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import Reduction
 from .radial import IsotropicMehler
 
 
-class SecondLayerReduction:
+class SecondLayerReduction(Reduction):
     """The reduction of units a σ*(x; ϑ), coordinates ("a",) + inner.coords."""
 
     def __init__(self, inner):

@@ -208,25 +208,18 @@ def circle_step_numpy(phi, X, y, noise, activation, scale, step, inv_beta):
 # -- the model ------------------------------------------------------------------------------------
 
 class PlanarSgdModel:
-    """The SGD model (:mod:`ddsolver.sgd.run`) of a normalised case with ``[data] kind =
-    "planar_teacher"``: state W (N, 2) for ``unit = "w"``, φ (N,) for ``unit = "circle"``."""
+    """The SGD model (:mod:`ddsolver.sgd.run`) of a normalised planar-teacher case with the
+    teacher ``problem``: state W (N, 2) for units w ∈ R², φ (N,) for ``circle`` units."""
 
-    def __init__(self, case: dict, problem: PlanarTeacher | None = None):
-        data, net, training, sgd = case["data"], case["network"], case["training"], case["sgd"]
-        if data["kind"] != "planar_teacher":
-            raise ValueError(f"expected data.kind = 'planar_teacher', got {data['kind']!r}")
+    def __init__(self, case: dict, problem: PlanarTeacher, *, circle: bool):
+        net, training, sgd = case["network"], case["training"], case["sgd"]
         self.case = case
-        self.unit = net["unit"]
-        if self.unit not in ("w", "circle"):
-            raise CaseError(f"network.unit: expected 'w' or 'circle' for planar_teacher data, "
-                            f"got {self.unit!r}")
-        self.coords = ("r", "phi") if self.unit == "w" else ("phi",)
-        self.problem = PlanarTeacher.from_case(case) if problem is None else problem
+        self.circle = circle
+        self.coords = ("phi",) if circle else ("r", "phi")
+        self.problem = problem
         self.activation = self.problem.activation
         self.scale = float(net["scale"])
         self.lam = float(training["lambda"])
-        if self.unit == "circle" and self.lam != 0:
-            raise CaseError(f"training.lambda: expected 0 for unit = 'circle', got {self.lam!r}")
         self.inv_beta = 0.0 if math.isinf(training["beta"]) else 1.0 / training["beta"]
         self.batch, self.eps = int(sgd["batch"]), float(sgd["eps"])
         self.init = case["init"]
@@ -243,7 +236,7 @@ class PlanarSgdModel:
         if kind == "density":
             raise CaseError("init.kind: 'density' is not supported by particle SGD of "
                             "planar_teacher models; use 'product' (or 'gaussian' for unit w)")
-        if self.unit == "circle":
+        if self.circle:
             return wrap_angle_numpy(ScalarLaw(self.init["phi"]).sample(n, rng))
         if kind == "gaussian":
             return self.init["kappa"] / math.sqrt(2.0) * rng.standard_normal((n, 2))
@@ -254,7 +247,7 @@ class PlanarSgdModel:
     def advance(self, state: np.ndarray, k_start: int, k_end: int, seed: int) -> None:
         """SGD steps k_start … k_end − 1 in place (online for batch 1, mini-batch otherwise)."""
         step_time = self.eps * self.batch
-        if self.unit == "w":
+        if not self.circle:
             planar_w_units(state, *self._teacher, self.scale, self.lam, self.inv_beta,
                            step_time, self._schedule, k_start, k_end, self.batch, seed)
         else:
@@ -263,7 +256,7 @@ class PlanarSgdModel:
 
     def _polar(self, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(r, φ) of every unit, φ in [−π, π) (r ≡ 1 for circle units)."""
-        if self.unit == "circle":
+        if self.circle:
             return np.ones(state.size), wrap_angle_numpy(state)
         return np.hypot(state[:, 0], state[:, 1]), wrap_angle_numpy(np.arctan2(state[:, 1],
                                                                                 state[:, 0]))
@@ -278,8 +271,8 @@ class PlanarSgdModel:
         """{"r": |w|, "phi": atan2(w₂, w₁)} for units w, {"phi": φ} for circle units; φ in
         [−π, π)."""
         r, phi = self._polar(state)
-        return {"r": r, "phi": phi} if self.unit == "w" else {"phi": phi}
+        return {"phi": phi} if self.circle else {"r": r, "phi": phi}
 
     def weights(self, state: np.ndarray) -> np.ndarray:
         """W (N, 2), or φ as (N, 1) (views of the state)."""
-        return state if self.unit == "w" else state[:, None]
+        return state[:, None] if self.circle else state

@@ -10,8 +10,7 @@ from . import hdf5, sgd
 from .stream import open_file, python_value, root_attrs
 
 if TYPE_CHECKING:
-    from ..sgd.run import SgdResult
-    from ..solution import Solution
+    from ..results import SgdResult, Solution
 
 # format name -> (newest version this ddsolver reads, reader(open file, checked root attrs))
 READERS = {hdf5.FORMAT: (hdf5.FORMAT_VERSION, hdf5.read_solution),

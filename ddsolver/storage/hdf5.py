@@ -14,7 +14,7 @@ import numpy as np
 
 from ..case import case_from_json
 from ..grid import CartesianGrid
-from ..solution import Solution
+from ..results import Solution
 from .stream import StreamWriter, complete_snapshots, diagnostics_of
 
 FORMAT = "ddsolver.solution"

@@ -12,7 +12,9 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from ..case import case_from_json, coordinates
+from ..case import case_from_json
+from ..model import model_of
+from ..results import SgdResult
 from .stream import StreamWriter, complete_snapshots
 
 FORMAT = "ddsolver.sgd"
@@ -44,7 +46,7 @@ class SgdWriter(StreamWriter):
         if save_weights and d is None:
             raise ValueError("save_weights needs the width of the weights: attrs['dim']")
         self.shape = (n, d)
-        self.coords = coordinates(case["data"], case["network"])
+        self.coords = model_of(case).coords
         self.save_weights = save_weights
         self._series("risk", (), "exact population risk R_N of the N-unit network")
         self._file.create_group("coords")
@@ -81,8 +83,7 @@ class SgdWriter(StreamWriter):
 
 def read_sgd(f: h5py.File, attrs: dict):
     """Every complete snapshot of an open SGD file whose root ``attrs`` were checked, as an
-    :class:`~ddsolver.sgd.run.SgdResult`."""
-    from ..sgd.run import SgdResult
+    :class:`~ddsolver.results.SgdResult`."""
 
     case = case_from_json(attrs.pop("case"))
     series = {"t": f["t"], "risk": f["risk"],

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ..operator.lowrank import LowRankPotential, cell_average
+from ..grid import cell_average
 
 
 def wasserstein1(samples, edges, density) -> float:
@@ -91,11 +91,7 @@ def finite_n_correction(density, grid, reduction, neurons, nodes=2) -> np.ndarra
     """
     diagonal = cell_average(reduction.diagonal, grid, nodes)
     p = np.reshape(density, (-1, grid.size)) * grid.cell_volume
-    if hasattr(reduction, "interaction"):                 # kernels without features (planar)
-        pairs = reduction.interaction(grid, p)
-    else:
-        pairs = np.sum((p @ LowRankPotential(reduction, grid, nodes=nodes).features.T)**2,
-                       axis=1)
+    pairs = reduction.interaction(grid, p, nodes)
     return reduction.scale**2 / neurons * (p @ diagonal - pairs)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model import model_of
 from ..visualization.plot import coordinate_label, draw_pairs
 
 EXPLANATION = """\
@@ -111,16 +112,7 @@ def _coordinate_series(c) -> dict:
 
 def _case_summary(case: dict, main) -> str:
     """One line: the model, N, ε, the seeds and the compared horizon."""
-    data, net = case["data"], case["network"]
-    if data["kind"] == "custom":
-        model = f"custom problem {Path(data['file']).name}"
-    else:
-        model = f"{data['kind']}, unit {net['unit']}, σ = {net['activation']}, d = {data['dim']}"
-        model += f", s₀ = {data['signal_dim']}" if "signal_dim" in data else ""
-        model += f", Δ = {data['delta']:g}" if "delta" in data else ""
-        model += (f", teacher {np.round(data['teacher'], 6).tolist()} weighted "
-                  f"{np.round(data['teacher_weights'], 6).tolist()}" if "teacher" in data else "")
-    return (f"{model}; coordinates ({', '.join(main.coords)}); N = {case['sgd']['neurons']}, "
+    return (f"{model_of(case).summary()}; coordinates ({', '.join(main.coords)}); N = {case['sgd']['neurons']}, "
             f"ε = {case['sgd']['eps']:g}, seeds {case['sgd']['seeds']}, compared up to "
             f"t = {main.t[-1]:g}.")
 

@@ -30,8 +30,9 @@ from .. import __version__
 from ..case import case_to_json, normalize_case, read_case
 from ..errors import CaseError
 from ..grid import CartesianGrid
-from ..sgd.run import SgdResult, simulate
-from ..solution import Solution
+from ..model import model_of
+from ..results import SgdResult, Solution
+from ..sgd.run import simulate
 from ..solve import build_reduction, solve
 from ..stationary import stationary
 from ..storage import SgdWriter, load_sgd
@@ -314,7 +315,7 @@ def check(cmp: Comparison) -> list[Row]:
     to the Gibbs state (informational)."""
     case, seeds = cmp.case, len(cmp.sgd_risk)
     n, eps = case["sgd"]["neurons"], case["sgd"]["eps"]
-    dim, given = tolerances.parameter_dim(case), case["validate"]
+    dim, given = model_of(case).parameter_dim(case), case["validate"]
     value = {"risk_gap": float(np.abs(cmp.gap).max())}
     tol = {"risk_gap": given["risk_tol"] or tolerances.risk_tolerance(n, eps, cmp.gap_se.max())}
     notes = {"risk_gap": f"sup_t dist(mean R_N, [R(p), E R_N]), SE {cmp.gap_se.max():.1e} "

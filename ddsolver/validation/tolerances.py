@@ -11,7 +11,7 @@ them); for every reduced coordinate x of the model:
 SE_S is the measured seed-to-seed standard error of the compared mean (largest over t ≤ t_max),
 s_x the largest standard deviation of x under the PDE marginal and J_x = ∫ √(F(1 − F)) dx the
 largest CDF spread of that marginal (E W1 of N iid samples ≈ √(2/(πN)) J_x). D is the number of
-parameters of a unit (:func:`parameter_dim`); for the radial model D = d.
+parameters of a unit (the model's ``parameter_dim``); for the radial model D = d.
 """
 
 from __future__ import annotations
@@ -22,15 +22,6 @@ C_N = 0.1       # O(1/√N) fluctuation not seen by the seed average (one seed: 
 C_EPS = 1.0     # SGD step-size error, MMN/MMM: O(√(ε (D + log(N/ε))))
 SE_FACTOR = 5.0
 W1_FACTOR = 2.0
-
-
-def parameter_dim(case: dict) -> int:
-    """D, the dimension of a unit's parameter θ: d, plus 1 for a and 1 for b (built-in models);
-    the number of coordinates for a custom problem (θ is its coordinates)."""
-    if case["data"]["kind"] == "custom":
-        return len(case["pde"]["grid"])
-    unit = case["network"]["unit"]
-    return case["data"]["dim"] + ("a" in unit) + ("b" in unit)
 
 
 def risk_tolerance(neurons, eps, se):

@@ -13,9 +13,9 @@ from itertools import combinations
 
 import numpy as np
 
-from ..case import RADIAL
 from ..errors import DdsolverError
-from ..solution import Solution
+from ..model import model_class
+from ..results import Solution
 
 MAX_LINES = 6
 MAX_HISTOGRAMS = 4
@@ -133,6 +133,7 @@ def plot_comparison(solution: Solution, sgd_result, path=None):
     _risk(top[0], [(solution.t, solution.risk, "PDE R(ρ_t)"),
                    (sgd_result.t, sgd_result.risk, f"SGD R_N, N = {n}")], "risk")
     picks = common[_picks(common.size, MAX_HISTOGRAMS)]
+    radial = model_class(solution.case).radial
     for ax, axis in zip(top[1:], grid.axes):
         values, marginal = sgd_result.coords[axis.name], solution.marginal(axis.name)
         for k, colour in zip(picks, _colours(len(picks))):
@@ -140,7 +141,7 @@ def plot_comparison(solution: Solution, sgd_result, path=None):
             ax.plot(axis.centres, marginal[nearest[k]], color=colour,
                     label=f"t = {sgd_result.t[k]:.3g}")
         ax.set(xlabel=coordinate_label(axis.name), ylabel=f"density of {axis.name}",
-               xlim=_sample_range(axis, values[picks]),
+               xlim=_sample_range(axis, values[picks], radial),
                title=f"density of {axis.name}: PDE (lines), SGD (histograms)")
         ax.legend(fontsize="small")
     if pairs:
@@ -195,11 +196,11 @@ def _network_text(case: dict, names) -> str:
     return f"in d = {dim}" if dim is not None else f"with coordinates ({', '.join(names)})"
 
 
-def _sample_range(axis, values) -> tuple[float, float]:
-    """x-limits covering the samples: from 0 for a norm (as the radial figure always had),
-    else padded by 5 % of their span (at least 5 % of the axis)."""
+def _sample_range(axis, values, radial) -> tuple[float, float]:
+    """x-limits covering the samples: from 0 for a norm (a name in ``radial``, as the radial
+    figure always had), else padded by 5 % of their span (at least 5 % of the axis)."""
     lo, hi = float(np.min(values)), float(np.max(values))
-    if axis.name in RADIAL:
+    if axis.name in radial:
         return 0.0, 1.05 * hi
     pad = 0.05 * max(hi - lo, axis.hi - axis.lo)
     return lo - pad, hi + pad

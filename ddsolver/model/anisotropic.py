@@ -1,0 +1,62 @@
+"""Units σ(⟨w, x⟩) and a σ(⟨w, x⟩) on anisotropic Gaussian data ("variable selection").
+
+Data: y = ±1, x | y ~ N(0, Σ_y) with Σ_y = diag((1 ± Δ)² on the first s₀ = ``signal_dim``
+coordinates, 1 on the other d − s₀). The law stays invariant under rotations inside the signal
+block and inside its complement, so the DD is exact on (r1, r2) = (|w[:s₀]|, |w[s₀:]|), or
+(a, r1, r2) with second-layer weights (docs/theory.md §4.3). Units with a bias need four
+coordinates (a, b, r1, r2) and are refused.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import checks
+from ..errors import CaseError
+from .isotropic import ANISOTROPIC_MAX_TERMS, GaussianDataModel, probes, series_options
+
+
+class AnisotropicModel(GaussianDataModel):
+    """Coordinates (r1, r2) or (a, r1, r2), finite volumes only."""
+
+    kind = "anisotropic_gaussians"
+    units = ("w", "aw")
+    init_kinds = ("gaussian", "density")
+    schemes = ("fv",)
+    radial = ("r1", "r2")
+    default_ranges = {"r1": (0.0, 4.0), "r2": (0.0, 4.0), "a": (-4.0, 4.0)}
+    block = True
+    _coords = {"w": ("r1", "r2"), "aw": ("a", "r1", "r2")}
+
+    @classmethod
+    def check_network(cls, key, table):
+        if isinstance(table, dict) and table.get("unit") == "awb":
+            raise CaseError(f"{key}.unit: 'awb' on {cls.kind} needs the four coordinates "
+                            "(a, b, r1, r2), more than the 3-D grids ddsolver solves on; use "
+                            "unit = 'w' or 'aw'")
+        return super().check_network(key, table)
+
+    @property
+    def coords(self):
+        return self._coords[self.network["unit"]]
+
+    def check_init_kind(self, key, kind):
+        if kind not in self.init_kinds:
+            checks.fail(key, "'gaussian' or 'density' for anisotropic data (r1 and r2 need a law "
+                        "of w)", kind)
+
+    def check(self, case):
+        kernel_dim = case["pde"]["kernel_dim"]
+        if kernel_dim != math.inf and kernel_dim != self.data["dim"]:
+            checks.fail("pde.kernel_dim", f"inf or data.dim = {self.data['dim']} for anisotropic "
+                        "data (the finite-d kernel needs both block dimensions)", kernel_dim)
+
+    def reduction(self, case, grid):
+        from ..reduction.anisotropic import AnisotropicReduction
+        from ..reduction.second_layer import SecondLayerReduction
+
+        probe = probes(grid)
+        inner = AnisotropicReduction(self.activation(), self.data_model(),
+                                     case["pde"]["kernel_dim"], probe=(probe["r1"], probe["r2"]),
+                                     **series_options(case, ANISOTROPIC_MAX_TERMS))
+        return SecondLayerReduction(inner) if "a" in self.coords else inner

@@ -1,0 +1,131 @@
+"""The model protocol: everything ddsolver knows about one kind of data and its units.
+
+A model is one module in :mod:`ddsolver.model` with one subclass of :class:`Model`. Setting the
+class attribute ``kind`` (the case's ``data.kind``) registers it; :meth:`Model.from_name` and
+:func:`ddsolver.model.model_of` look it up. The rest of the package (case checks, ``solve``,
+``sgd``, ``validation``, the CLI) asks the model and never branches on model or unit names.
+
+What a model provides (docs/architecture.md §3 walks through adding one):
+
+====================  ==========================================================================
+``kind``              the ``data.kind`` it answers to
+``units``             its ``network.unit`` values (first is the default); ``()``: no unit key
+``init_kinds``        its ``[init]`` kinds (first is the default)
+``schemes``           the schemes that solve it (first is the default)
+``radial``            coordinates that are norms (min >= 0, natural boundary at 0)
+``periodic``          coordinates that are angles (a grid spans exactly 2π)
+``default_ranges``    {coordinate: (min, max)} grid defaults (missing: ``min``/``max`` required)
+``scalar_laws``       {coordinate: law} defaults of the per-coordinate initial laws
+``check_data``        the ``[data]`` table, checked and filled (classmethod)
+``check_network``     the ``[network]`` table, checked and filled (classmethod)
+``coords``            the reduced coordinates, in grid-axis order
+``check_init_kind``   refuses an ``[init]`` kind it cannot start from
+``check``             checks that span several tables of the normalised case
+``reduction``         V, the low-rank U and the Jacobian on a grid (:mod:`ddsolver.reduction`)
+``sgd_model``         the particle model of :func:`ddsolver.sgd.simulate`
+``parameter_dim``     D, the number of parameters of one unit
+``summary``           one line for ``show`` and validation reports
+====================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .. import checks
+
+
+class Model:
+    """Base class and registry of the models (see the module docstring for the protocol)."""
+
+    kind: ClassVar[str] = ""
+    units: ClassVar[tuple[str, ...]] = ()
+    init_kinds: ClassVar[tuple[str, ...]] = ("gaussian", "point", "density", "samples")
+    schemes: ClassVar[tuple[str, ...]] = ("fv", "lagrangian")
+    radial: ClassVar[tuple[str, ...]] = ()
+    periodic: ClassVar[tuple[str, ...]] = ()
+    default_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
+    scalar_laws: ClassVar[dict[str, dict]] = {}
+    _registry: ClassVar[dict[str, type[Model]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("kind"):
+            Model._registry[cls.kind] = cls
+
+    @staticmethod
+    def registered() -> dict[str, type[Model]]:
+        """{data.kind: model class} of every registered model."""
+        return dict(Model._registry)
+
+    @staticmethod
+    def from_name(kind: str, key: str = "data.kind") -> type[Model]:
+        """The model class registered for ``data.kind = kind``."""
+        return Model._registry[checks.choice(key, kind, tuple(Model._registry))]
+
+    # -- case checks ------------------------------------------------------------------------------
+
+    @classmethod
+    def check_data(cls, key: str, table: dict, base_dir) -> dict:
+        """The ``[data]`` table with its defaults filled in."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_network(cls, key: str, table: dict) -> dict:
+        """The ``[network]`` table: ``unit`` (one of :attr:`units`), ``activation`` and its
+        parameters (:mod:`ddsolver.problem.activations`), the output scale α."""
+        from ..problem.activations import ACTIVATIONS
+
+        out = checks.take(key, table, {
+            "unit": (lambda k, v: checks.choice(k, v, cls.units), cls.units[0]),
+            "activation": (lambda k, v: checks.choice(k, v, tuple(ACTIVATIONS)),
+                           checks.REQUIRED),
+            "activation_params": (checks.table, {}),
+            "scale": (checks.positive, 1.0),
+        })
+        out["activation_params"] = ACTIVATIONS[out["activation"]].check_params(
+            out["activation_params"], f"{key}.activation_params")
+        return out
+
+    def __init__(self, data: dict, network: dict):
+        self.data, self.network = data, network
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        """The reduced coordinates, in grid-axis order."""
+        raise NotImplementedError
+
+    def check_init_kind(self, key: str, kind) -> None:
+        """Refuse an ``init.kind`` that is not one of :attr:`init_kinds`."""
+        checks.choice(key, kind, self.init_kinds)
+
+    def check(self, case: dict) -> None:
+        """Checks across the tables of a normalised case (none by default)."""
+
+    # -- what the solvers need --------------------------------------------------------------------
+
+    def activation(self):
+        """The activation σ of the units (:func:`~ddsolver.problem.activations.make_activation`)."""
+        from ..problem.activations import make_activation
+        return make_activation(self.network["activation"], self.network["activation_params"])
+
+    def reduction(self, case: dict, grid):
+        """V, the low-rank U and log J of the model on ``grid``."""
+        raise NotImplementedError
+
+    def sgd_model(self, case: dict):
+        """The SGD model (``coords``, ``initial``, ``advance``, ``exact_risk``, ``reduced``,
+        ``weights``: :mod:`ddsolver.sgd.run`)."""
+        raise NotImplementedError
+
+    def parameter_dim(self, case: dict) -> int:
+        """D, the number of parameters of one unit."""
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        """One line: data, units, activation and dimensions."""
+        raise NotImplementedError
+
+    def unit_summary(self) -> str:
+        """``unit <u>, σ = <activation>`` (shared by the models with a [network] unit)."""
+        return f"unit {self.network['unit']}, σ = {self.network['activation']}"

@@ -1,0 +1,57 @@
+"""User-defined problems (docs/user-problems.md): a Python file defines a
+:class:`~ddsolver.problem.user.UserProblem` whose coordinates are the components of θ itself.
+
+The grid has one axis per coordinate (``min`` and ``max`` required, no natural boundaries), the
+initial law is one scalar law per coordinate (``kind = "product"``) or a density on the grid,
+and ``[network]`` holds the output scale α only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import checks
+from .base import Model
+
+
+class CustomModel(Model):
+    """A problem loaded from ``data.file`` (``make_problem(params)`` or ``problem``)."""
+
+    kind = "custom"
+    init_kinds = ("product", "density")
+    schemes = ("fv",)
+
+    @classmethod
+    def check_data(cls, key, table, base_dir):
+        return checks.take(key, table, {"kind": (checks.anything, cls.kind),
+                                        "file": (lambda k, v: checks.path(k, v, base_dir),
+                                                 checks.REQUIRED),
+                                        "params": (checks.table, {})})
+
+    @classmethod
+    def check_network(cls, key, table):
+        return checks.take(key, table, {"scale": (checks.positive, 1.0)})
+
+    def __init__(self, data, network):
+        from ..problem.user import load_problem
+        super().__init__(data, network)
+        self.problem = load_problem({"data": data})
+
+    @property
+    def coords(self):
+        return tuple(self.problem.coords)
+
+    def reduction(self, case, grid):
+        return self.problem.reduction(grid, scale=self.network["scale"],
+                                      lam=case["training"]["lambda"])
+
+    def sgd_model(self, case):
+        from ..sgd.custom import CustomSgdModel
+        return CustomSgdModel(case, self.problem)
+
+    def parameter_dim(self, case):
+        """θ is the coordinates."""
+        return len(self.coords)
+
+    def summary(self):
+        return f"custom problem {Path(self.data['file']).name}"

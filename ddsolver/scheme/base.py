@@ -1,0 +1,121 @@
+"""The scheme protocol and the run protocol.
+
+A scheme turns a normalised case and its model (:mod:`ddsolver.model`) into a grid, the model's
+reduction on it and a *run*. Setting the class attribute ``name`` (the case's ``pde.scheme``)
+registers a subclass of :class:`Scheme`; :meth:`Scheme.from_name` looks it up.
+
+What a scheme provides:
+
+=======================  =======================================================================
+``name``                 the ``pde.scheme`` it answers to
+``integrators``          the ``pde.integrator`` values it accepts (``auto`` first)
+``positive``             whether its density is non-negative by construction
+``gibbs``                whether ``ddsolver.stationary`` can compute Gibbs states on its grid
+``default_cells``        cells (or collocation points) per axis when the case gives none
+``check``                its case checks (model, noise, integrator, grid), at ``normalize_case``
+``integrator``           the time integrator a case runs with (``auto`` resolved)
+``build``                (grid of the stored density, reduction, run) of a normalised case
+=======================  =======================================================================
+
+A run (:class:`Run`) is what the drive loop advances:
+
+=======================  =======================================================================
+``t``, ``steps``         its time and the number of accepted steps so far
+``warm_up()``            compile or load the kernels; returns the seconds it took
+``advance(t_end)``       move the state to time ``t_end``
+``density``              the density on the stored grid (cells × cell volume sums to 1)
+``risk()``               R(ρ_t)
+``free_energy()``        F(ρ_t) (docs/numerics.md)
+``diagnostics()``        {name: number}: at least ``mass``, ``min_density``, ``steps``
+=======================  =======================================================================
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+from .. import checks
+
+
+class Run(Protocol):
+    """The run protocol (see the module docstring)."""
+
+    t: float
+
+    @property
+    def steps(self) -> int: ...
+
+    def warm_up(self) -> float: ...
+
+    def advance(self, t_end: float) -> None: ...
+
+    @property
+    def density(self) -> np.ndarray: ...
+
+    def risk(self) -> float: ...
+
+    def free_energy(self) -> float: ...
+
+    def diagnostics(self) -> dict: ...
+
+
+class Scheme:
+    """Base class and registry of the schemes (see the module docstring for the protocol)."""
+
+    name: ClassVar[str] = ""
+    integrators: ClassVar[tuple[str, ...]] = ("auto",)
+    positive: ClassVar[bool] = True
+    gibbs: ClassVar[bool] = False
+    _registry: ClassVar[dict[str, type[Scheme]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            Scheme._registry[cls.name] = cls
+
+    @staticmethod
+    def registered() -> dict[str, type[Scheme]]:
+        """{pde.scheme: scheme class} of every registered scheme."""
+        return dict(Scheme._registry)
+
+    @staticmethod
+    def from_name(name: str, key: str = "pde.scheme") -> type[Scheme]:
+        """The scheme class registered as ``pde.scheme = name``."""
+        return Scheme._registry[checks.choice(key, name, tuple(Scheme._registry))]
+
+    @staticmethod
+    def all_integrators() -> tuple[str, ...]:
+        """Every integrator some scheme accepts, ``auto`` first."""
+        names = [name for scheme in Scheme._registry.values() for name in scheme.integrators]
+        return tuple(dict.fromkeys(names))
+
+    @classmethod
+    def default_cells(cls, ndim: int, coord: str) -> int:
+        """Cells of an axis named ``coord`` on a grid of ``ndim`` axes when the case gives none."""
+        raise NotImplementedError
+
+    @classmethod
+    def check(cls, key: str, pde: dict, model, training: dict) -> None:
+        """Refuse a scheme or integrator that does not fit the model or the noise."""
+        if cls.name not in model.schemes:
+            checks.fail(f"{key}.scheme", " or ".join(repr(s) for s in model.schemes)
+                        + f" for coordinates {model.coords} of {model.kind} data", cls.name)
+        if pde["integrator"] not in cls.integrators:
+            checks.fail(f"{key}.integrator", " or ".join(repr(i) for i in cls.integrators)
+                        + f" with scheme = {cls.name!r}", pde["integrator"])
+
+    @classmethod
+    def check_grid(cls, key: str, grid: dict) -> None:
+        """Scheme-specific checks of the filled ``pde.grid`` (none by default)."""
+
+    @classmethod
+    def integrator(cls, case: dict) -> str:
+        """The time integrator of a normalised case."""
+        raise NotImplementedError
+
+    @classmethod
+    def build(cls, case: dict, model):
+        """(grid of the stored density, reduction, run) of a normalised case."""
+        raise NotImplementedError

@@ -1,0 +1,69 @@
+"""Finite volumes (docs/numerics.md): cell averages on a Cartesian grid of the reduced
+coordinates, upwind transport with a limited reconstruction, Scharfetter–Gummel drift–diffusion
+when noisy, the nonlocal potential in low-rank form; adaptive SSPRK3 or semi-implicit steps."""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import CaseError
+from ..grid import CartesianGrid
+from .base import Scheme
+
+CELLS = {1: 3200, 2: 200, 3: 64}        # default cells per axis, by grid dimension
+
+
+def open_ends(grid: CartesianGrid, radial: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(axis, side) pairs of grid edges that are not natural boundaries: every edge except
+    min = 0 of a norm coordinate (``radial``, from the model)."""
+    return [(i, side) for i, axis in enumerate(grid.axes) for side in (0, 1)
+            if side == 1 or axis.lo > 0 or axis.name not in radial]
+
+
+class FiniteVolumes(Scheme):
+    """Positive, mass-conserving finite volumes on 1- to 3-D grids."""
+
+    name = "fv"
+    integrators = ("auto", "ssprk3", "semi_implicit")
+    gibbs = True
+
+    @classmethod
+    def default_cells(cls, ndim, coord):
+        return CELLS[ndim]
+
+    @classmethod
+    def check(cls, key, pde, model, training):
+        super().check(key, pde, model, training)
+        if pde["integrator"] == "semi_implicit" and math.isinf(training["beta"]):
+            raise CaseError(f"{key}.integrator: 'semi_implicit' needs training.beta < inf (the "
+                            "noiseless DD is pure transport; use 'ssprk3' or 'auto')")
+
+    @classmethod
+    def integrator(cls, case):
+        """``auto`` is ssprk3, noisy or not: measured on the noisy 9.1 case
+        (benchmarks/bench_noisy.py) it reaches a given accuracy several times faster than the
+        semi-implicit scheme, which is positive for any step but only first order."""
+        name = case["pde"]["integrator"]
+        return "ssprk3" if name == "auto" else name
+
+    @classmethod
+    def build(cls, case, model):
+        from ..operator.lowrank import LowRankPotential
+        from ..problem.initial import InitialLaw
+        from ..problem.schedule import Schedule
+        from ..stepper.fv import FiniteVolumeRun
+
+        pde = case["pde"]
+        grid = CartesianGrid.from_dict(pde["grid"])
+        reduction = model.reduction(case, grid)
+        potential = LowRankPotential(reduction, grid, beta=case["training"]["beta"])
+        initial = InitialLaw(case["init"], case["data"].get("dim"),
+                             case["data"].get("signal_dim"))
+        density = initial.cell_density(grid, outside_tol=pde["boundary_mass"])
+        run = FiniteVolumeRun(potential, density, Schedule.from_dict(case["training"]["schedule"]),
+                              integrator=cls.integrator(case), cfl=pde["cfl"], tol=pde["tol"],
+                              reconstruction=pde["reconstruction"],
+                              open_ends=open_ends(grid, model.radial),
+                              on_boundary=pde["on_boundary"], boundary_mass=pde["boundary_mass"],
+                              threads=pde["threads"])
+        return grid, reduction, run

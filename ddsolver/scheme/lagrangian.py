@@ -1,0 +1,49 @@
+"""The Lagrangian scheme (docs/numerics.md): equal-mass particles of the radial law moved along
+the exact characteristics by scipy's DOP853; noiseless dynamics only."""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import CaseError
+from ..grid import CartesianGrid
+from .base import Scheme
+from .fv import CELLS
+
+
+class Lagrangian(Scheme):
+    """Quantile particles; the stored density is their deposit on the case's grid."""
+
+    name = "lagrangian"
+
+    @classmethod
+    def default_cells(cls, ndim, coord):
+        return CELLS[ndim]
+
+    @classmethod
+    def check(cls, key, pde, model, training):
+        if training["beta"] < math.inf:
+            raise CaseError(f"{key}.scheme: the Lagrangian scheme is noiseless only "
+                            "(training.beta = inf); use scheme = 'fv' for noisy dynamics")
+        super().check(key, pde, model, training)
+
+    @classmethod
+    def integrator(cls, case):
+        return "DOP853"
+
+    @classmethod
+    def build(cls, case, model):
+        from ..problem.initial import InitialLaw
+        from ..problem.schedule import Schedule
+        from ..stepper.lagrangian import LagrangianRun
+
+        pde = case["pde"]
+        grid = CartesianGrid.from_dict(pde["grid"])
+        reduction = model.reduction(case, grid)
+        initial = InitialLaw(case["init"], case["data"].get("dim"),
+                             case["data"].get("signal_dim"))
+        positions, weights = initial.particles(pde["particles"], grid)
+        run = LagrangianRun(reduction, positions, weights,
+                            Schedule.from_dict(case["training"]["schedule"]), grid,
+                            rtol=pde["rtol"], on_boundary=pde["on_boundary"])
+        return grid, reduction, run
