@@ -21,10 +21,10 @@ from .operator.fourier import FourierOperator
 from .operator.fourier import cell_average_matrix as fourier_average
 from .operator.lowrank import LowRankPotential
 from .operator.polar import PolarOperator
-from .problem import planar
 from .problem.activations import make_activation
 from .problem.data import make_data
 from .problem.initial import InitialLaw
+from .problem.planar import teacher_from_case
 from .problem.schedule import Schedule
 from .problem.user import load_problem
 from .reduction.anisotropic import AnisotropicReduction
@@ -56,7 +56,7 @@ def build_reduction(case: dict, grid: CartesianGrid):
     if data_spec["kind"] == "custom":
         return load_problem(case).reduction(grid, scale=net["scale"], lam=lam)
     if data_spec["kind"] == "planar_teacher":
-        return PlanarReduction(planar.PlanarTeacher.from_case(case), net["unit"], net["scale"])
+        return PlanarReduction(teacher_from_case(case), net["unit"], net["scale"])
     activation = make_activation(net["activation"], net["activation_params"])
     data = make_data(data_spec)
     options = {"scale": net["scale"], "lam": lam, "tol": pde["kernel_tol"],

@@ -31,7 +31,7 @@ from numba import njit
 
 from ..errors import CaseError
 from ..problem.initial import ScalarLaw
-from ..problem.planar import PlanarTeacher
+from ..problem.planar import PlanarTeacher, teacher_from_case
 from ..problem.pointwise import pointwise_args, sigma_pair
 from ..problem.schedule import Schedule, schedule_value
 
@@ -221,7 +221,7 @@ class PlanarSgdModel:
             raise CaseError(f"network.unit: expected 'w' or 'circle' for planar_teacher data, "
                             f"got {self.unit!r}")
         self.coords = ("r", "phi") if self.unit == "w" else ("phi",)
-        self.problem = PlanarTeacher.from_case(case) if problem is None else problem
+        self.problem = teacher_from_case(case) if problem is None else problem
         self.activation = self.problem.activation
         self.scale = float(net["scale"])
         self.lam = float(training["lambda"])
