@@ -19,6 +19,15 @@ takes the right limit σ'(t+) at kinks.
 Closed forms are used where MATH.md 7 gives them (piecewise linear and ReLU, including their
 second moments and even-part energies, linear, erf); the rest uses the panel quadrature of
 :mod:`ddsolver.problem.gaussian`.
+
+Pair kernels (:meth:`Activation.pair_kernel`): for standard normals Z₁, Z₂ of correlation c
+and radii r, r' ≥ 0,
+
+    K(r, r', c) = E σ(r Z₁) σ(r' Z₂),
+
+in closed form for linear (r r' c), ReLU (arc-cosine kernel), erf (arcsine kernel) and sums of
+ramps (truncated bivariate normal moments, :func:`ddsolver.problem.bivariate.ramp_pair`);
+``has_closed_pair_kernel`` says whether an activation has one.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import numpy as np
 from scipy.special import erf, expit, ndtr
 
 from ..errors import CaseError
+from .bivariate import ramp_mean, ramp_pair
 from .gaussian import (
     check_scale_shift,
     gaussian_expectation,
@@ -45,6 +55,8 @@ class Activation:
     name: str = ""
     param_names: tuple[str, ...] = ()
     kinks: tuple[float, ...] = ()     # t where σ is not smooth (or steep), for the quadrature
+    exact_hermite: bool = False       # hermite / hermite_prime in closed form (else quadrature)
+    has_closed_pair_kernel: bool = False    # pair_kernel in closed form (else it raises)
 
     def __init__(self, **params):
         self.params = self.check_params(params, "activation_params")
@@ -97,10 +109,6 @@ class Activation:
         """(nmax+1, *shape) array of g_n(s; b) = E[σ'(sG + b) He_n(G)]/√(n!) (quadrature)."""
         return hermite_quadrature(self.dsigma, s, nmax, self.kinks, b)
 
-    def hermite_db(self, s, nmax: int, b=None) -> np.ndarray:
-        """(nmax+1, *shape) array of ∂_b h_n(s; b) = E[σ'(sG + b) He_n(G)]/√(n!) = g_n(s; b)."""
-        return self.hermite_prime(s, nmax, b)
-
     def dhermite(self, s, nmax: int, b=None) -> np.ndarray:
         """(nmax+1, *shape) array of ∂_s h_n(s; b) = √(n+1) g_{n+1}(s; b) + √n g_{n−1}(s; b)."""
         g = self.hermite_prime(s, nmax + 1, b)
@@ -136,6 +144,20 @@ class Activation:
             out[at] = gaussian_expectation(even, s[at], kinks, value)
         return out
 
+    # -- two correlated arguments ----------------------------------------------------------------
+
+    @property
+    def bends(self) -> tuple[tuple[float, ...], float]:
+        """(points, width): where σ bends, for grading quadrature panels around them — its kinks
+        (width 0) or, for σ without kinks, its transition at t = 0 over a width ~1."""
+        return (tuple(self.kinks), 0.0) if self.kinks else ((0.0,), 1.0)
+
+    def pair_kernel(self, r, r2, c) -> np.ndarray:
+        """K(r, r', c) = E σ(r Z₁) σ(r' Z₂) for standard normals of correlation c (clipped to
+        [−1, 1]) and radii r, r' ≥ 0, arrays broadcast, in closed form. Only activations with
+        ``has_closed_pair_kernel`` have one; the others raise NotImplementedError."""
+        raise NotImplementedError(f"no closed-form pair kernel for activation {self.name!r}")
+
 
 def _finite_float(key, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -143,6 +165,12 @@ def _finite_float(key, value) -> float:
     if not math.isfinite(value):
         raise CaseError(f"{key}: expected a finite number, got {value!r}")
     return float(value)
+
+
+def _pair_args(r, r2, c):
+    """(r, r', c) of :meth:`Activation.pair_kernel` as float arrays, c clipped to [−1, 1]."""
+    return (np.asarray(r, dtype=float), np.asarray(r2, dtype=float),
+            np.clip(np.asarray(c, dtype=float), -1.0, 1.0))
 
 
 def _ratio(t, s):
@@ -202,6 +230,9 @@ class _RampSum(Activation):
     The shift moves the kinks: (sG + b − t_j)₊ = (sG − (t_j − b))₊.
     """
 
+    exact_hermite = True
+    has_closed_pair_kernel = True
+
     def _ramps(self) -> tuple[float, tuple[tuple[float, float], ...]]:
         """(a, ((k_j, t_j), ...))."""
         raise NotImplementedError
@@ -258,6 +289,20 @@ class _RampSum(Activation):
                 out = out + ki * kj * product(s, ti - b, tj - b)
         return out
 
+    def pair_kernel(self, r, r2, c):
+        """K = a² + a Σ_j k_j [E(rG − t_j)₊ + E(r'G − t_j)₊] + Σ_ij k_i k_j E[(rZ₁ − t_i)₊
+        (r'Z₂ − t_j)₊] (:func:`~ddsolver.problem.bivariate.ramp_mean`,
+        :func:`~ddsolver.problem.bivariate.ramp_pair`)."""
+        r, r2, c = _pair_args(r, r2, c)
+        offset, ramps = self._ramps()
+        out = np.full(np.broadcast_shapes(r.shape, r2.shape, c.shape), offset**2)
+        for k, t in ramps:
+            out = out + offset * k * (ramp_mean(r, t) + ramp_mean(r2, t))
+        for k1, t1 in ramps:
+            for k2, t2 in ramps:
+                out = out + k1 * k2 * ramp_pair(r, r2, c, t1, t2)
+        return out
+
     def second_moment(self, s, b=None):
         """E σ(sG + b)² in closed form (products of ramps)."""
         return self._product_moment(s, b, _ramp_product)
@@ -295,11 +340,20 @@ class Relu(_RampSum):
     def _ramps(self):
         return 0.0, ((1.0, 0.0),)
 
+    def pair_kernel(self, r, r2, c):
+        """The arc-cosine kernel K = (r r'/(2π)) (sin θ + (π − θ) cos θ), θ = arccos c."""
+        r, r2, c = _pair_args(r, r2, c)
+        theta = np.arccos(c)
+        return r * r2 / (2.0 * math.pi) * (np.sin(theta) + (math.pi - theta) * c)
+
 
 class Linear(Activation):
     """σ(t) = t: h_0 = b, h_1 = s, g_0 = 1, all other coefficients 0."""
 
     name = "linear"
+    exact_hermite = True
+    has_closed_pair_kernel = True
+    bends = ((), 0.0)
 
     def sigma(self, t):
         return np.asarray(t, dtype=float)
@@ -320,11 +374,18 @@ class Linear(Activation):
         out[0] = 1.0
         return out
 
+    def pair_kernel(self, r, r2, c):
+        """K = r r' c."""
+        r, r2, c = _pair_args(r, r2, c)
+        return r * r2 * c
+
 
 class Erf(Activation):
     """σ(t) = erf(t), σ'(t) = (2/√π) e^(−t²)."""
 
     name = "erf"
+    exact_hermite = True
+    has_closed_pair_kernel = True
 
     def sigma(self, t):
         return erf(t)
@@ -361,6 +422,12 @@ class Erf(Activation):
             if n >= 2:
                 out[n] += out[n - 2] * ratio * math.sqrt((n - 1) / n)
         return out
+
+    def pair_kernel(self, r, r2, c):
+        """K = (2/π) arcsin(2 r r' c / √((1 + 2r²)(1 + 2r'²)))."""
+        r, r2, c = _pair_args(r, r2, c)
+        arg = 2.0 * r * r2 * c / np.sqrt((1.0 + 2.0 * r**2) * (1.0 + 2.0 * r2**2))
+        return 2.0 / math.pi * np.arcsin(np.clip(arg, -1.0, 1.0))
 
 
 class Tanh(Activation):

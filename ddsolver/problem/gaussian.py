@@ -23,6 +23,7 @@ PANEL_NODES = 16       # Gauss–Legendre nodes per panel
 MAX_PANEL = 1.5        # widest panel, for smooth Gaussian-weighted integrands
 PANEL_WAVES = 1.5      # widest panel in Hermite wavelengths 2π/√(nmax + 1)
 BLOCK_NODES = 1 << 22  # quadrature nodes held in memory at once (rows × nodes per row)
+GL_NODES, GL_WEIGHTS = leggauss(PANEL_NODES)   # one panel's rule on [−1, 1]
 
 
 def check_scale(s) -> np.ndarray:
@@ -54,7 +55,7 @@ def std_normal_pdf(x):
     return np.exp(-0.5 * np.square(x)) / math.sqrt(2.0 * math.pi)
 
 
-def _hermite_rows(x, start, nmax):
+def hermite_rows(x, start, nmax):
     """Yield start·ψ_n(x), n = 0 … nmax, by ψ_{n+1} = (x ψ_n − √n ψ_{n−1}) / √(n+1).
 
     The recurrence is linear, so any per-point factor ``start`` (φ(x), quadrature weights) can be
@@ -69,7 +70,7 @@ def _hermite_rows(x, start, nmax):
 
 def _collect(x, start, nmax):
     out = np.empty((nmax + 1,) + np.shape(x))
-    for n, row in enumerate(_hermite_rows(x, start, nmax)):
+    for n, row in enumerate(hermite_rows(x, start, nmax)):
         out[n] = row
     return out
 
@@ -126,16 +127,33 @@ def _breakpoints(s, b, layout):
     return np.sort(np.clip(points, -HALF_WIDTH, HALF_WIDTH), axis=1)
 
 
+def panel_rule(ends) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z and weights w, each (*rows, P·PANEL_NODES), of the composite Gauss–Legendre rule
+    ∫ f dz ≈ Σ w f(z) on the P panels between consecutive sorted ``ends`` (last axis, P+1
+    points): z = m + h x_q, w = h w_q on a panel of midpoint m and half-width h (a repeated end
+    gives an empty panel, w = 0)."""
+    ends = np.asarray(ends, dtype=float)
+    mid = 0.5 * (ends[..., 1:] + ends[..., :-1])
+    half = 0.5 * (ends[..., 1:] - ends[..., :-1])
+    nodes = mid[..., None] + half[..., None] * GL_NODES
+    weights = half[..., None] * GL_WEIGHTS
+    shape = ends.shape[:-1] + (-1,)
+    return nodes.reshape(shape), weights.reshape(shape)
+
+
 def _panel_nodes(s, b, layout) -> tuple[np.ndarray, np.ndarray]:
     """Nodes g and weights w, each (len(s), nodes), of the composite rule for the scales s > 0
     and shifts b."""
-    x, w = leggauss(PANEL_NODES)
-    ends = _breakpoints(s, b, layout)
-    mid = 0.5 * (ends[:, 1:] + ends[:, :-1])
-    half = 0.5 * (ends[:, 1:] - ends[:, :-1])
-    nodes = mid[..., None] + half[..., None] * x
-    weights = half[..., None] * w
-    return nodes.reshape(s.size, -1), weights.reshape(s.size, -1)
+    return panel_rule(_breakpoints(s, b, layout))
+
+
+def common_rule(smax: float, nmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes g and weights w·φ(g) (1-D) of one rule for E[f(sG) ψ_n(G)] ≈ Σ w φ(g) f(sg) ψ_n(g),
+    n ≤ nmax, at every scale 0 < s ≤ smax, for f smooth with its transition at t = 0: the rule
+    of :func:`hermite_quadrature` at s = smax, whose grading around g = 0 from 1/smax up to the
+    panel width resolves f(sg) for the smaller s too."""
+    g, w = _panel_nodes(np.array([float(smax)]), np.zeros(1), _layout(smax, nmax, ()))
+    return g[0], w[0] * std_normal_pdf(g[0])
 
 
 def hermite_quadrature(f, s, nmax: int, kinks=(), b=None) -> np.ndarray:
@@ -163,7 +181,7 @@ def hermite_quadrature(f, s, nmax: int, kinks=(), b=None) -> np.ndarray:
             idx = rows[first:first + block]
             g, w = _panel_nodes(flat[idx], shift[idx], layout)
             start = w * f(flat[idx, None] * g + shift[idx, None]) * std_normal_pdf(g)
-            for n, row in enumerate(_hermite_rows(g, start, nmax)):
+            for n, row in enumerate(hermite_rows(g, start, nmax)):
                 out[n, idx] = row.sum(axis=1)
     return out.reshape((nmax + 1,) + s.shape)
 
