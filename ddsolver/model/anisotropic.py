@@ -51,6 +51,21 @@ class AnisotropicModel(GaussianDataModel):
             checks.fail("pde.kernel_dim", f"inf or data.dim = {self.data['dim']} for anisotropic "
                         "data (the finite-d kernel needs both block dimensions)", kernel_dim)
 
+    @classmethod
+    def examples(cls):
+        r = {"min": 0.0, "max": 3.0, "cells": 20}
+        grids = {"w": {"r1": r, "r2": r},
+                 "aw": {"a": {"min": -3.0, "max": 3.0, "cells": 12}, "r1": r, "r2": r}}
+        a = {"kind": "uniform", "low": -0.5, "high": 0.5}
+        return {unit: {"data": {"kind": cls.kind, "delta": 0.5, "dim": 10, "signal_dim": 3},
+                       "network": {"unit": unit, "activation": "relu"},
+                       "training": {"t_final": 0.1},
+                       "init": {"kind": "gaussian", "kappa": 1.0, **({"a": a} if "a" in unit
+                                                                      else {})},
+                       "pde": {"grid": grid, "snapshot_times": [0.0, 0.05, 0.1],
+                               "kernel_dim": "inf", "boundary_mass": 1e-6}}
+                for unit, grid in grids.items()}
+
     def reduction(self, case, grid):
         from ..reduction.anisotropic import AnisotropicReduction
         from ..reduction.second_layer import SecondLayerReduction

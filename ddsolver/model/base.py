@@ -25,6 +25,7 @@ What a model provides (docs/architecture.md §3 walks through adding one):
 ``sgd_model``         the particle model of :func:`ddsolver.sgd.simulate`
 ``parameter_dim``     D, the number of parameters of one unit
 ``summary``           one line for ``show`` and validation reports
+``examples``          tiny raw cases, one per unit (the registry tests run them with every scheme)
 ====================  ==========================================================================
 """
 
@@ -124,6 +125,12 @@ class Model:
 
     def summary(self) -> str:
         """One line: data, units, activation and dimensions."""
+        raise NotImplementedError
+
+    @classmethod
+    def examples(cls) -> dict[str, dict]:
+        """{label: raw case}: a tiny case of every unit, solvable in about a second by each of
+        its schemes. ``tests/test_registry.py`` runs them all."""
         raise NotImplementedError
 
     def unit_summary(self) -> str:

@@ -41,6 +41,16 @@ class CustomModel(Model):
     def coords(self):
         return tuple(self.problem.coords)
 
+    @classmethod
+    def examples(cls):
+        """Linear units ⟨θ, x⟩ in one dimension (the problem file ships with ddsolver)."""
+        problem = Path(__file__).parent.parent / "data" / "linear_units.py"
+        return {"linear": {"data": {"kind": cls.kind, "file": str(problem)},
+                           "training": {"t_final": 0.1, "lambda": 0.2},
+                           "init": {"theta": {"kind": "normal", "mean": 0.2, "std": 0.25}},
+                           "pde": {"grid": {"theta": {"min": -2.5, "max": 2.5, "cells": 64}},
+                                   "snapshot_times": [0.0, 0.05, 0.1]}}}
+
     def reduction(self, case, grid):
         return self.problem.reduction(grid, scale=self.network["scale"],
                                       lam=case["training"]["lambda"])

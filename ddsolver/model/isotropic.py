@@ -91,6 +91,24 @@ class IsotropicModel(GaussianDataModel):
     def schemes(self):
         return ("fv", "lagrangian", "spectral") if self.coords == ("r",) else ("fv",)
 
+    @classmethod
+    def examples(cls):
+        r = {"min": 0.0, "max": 3.0, "cells": 64}
+        a = {"kind": "uniform", "low": -0.5, "high": 0.5}
+        b = {"kind": "uniform", "low": -0.5, "high": 0.5}
+        grids = {"w": {"r": r}, "aw": {"a": {"min": -3.0, "max": 3.0, "cells": 12}, "r": r},
+                 "awb": {"a": {"min": -3.0, "max": 3.0, "cells": 12},
+                         "b": {"min": -2.0, "max": 2.0, "cells": 8}, "r": {**r, "cells": 16}}}
+        return {unit: {"data": {"kind": cls.kind, "delta": 0.5, "dim": 10},
+                       "network": {"unit": unit, "activation": "relu"},
+                       "training": {"t_final": 0.1},
+                       "init": {"kind": "gaussian", "kappa": 1.0,
+                                **({"a": a} if "a" in unit else {}),
+                                **({"b": b} if "b" in unit else {})},
+                       "pde": {"grid": grid, "snapshot_times": [0.0, 0.05, 0.1],
+                               "boundary_mass": 1e-6}}     # coarse cells diffuse numerically
+                for unit, grid in grids.items()}
+
     def reduction(self, case, grid):
         from ..reduction.radial import RadialReduction
         from ..reduction.second_layer import BiasedRadialReduction, SecondLayerReduction

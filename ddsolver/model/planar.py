@@ -71,6 +71,21 @@ class PlanarTeacherModel(Model):
             checks.fail("training.lambda", "0 for unit = 'circle' (units on the unit circle "
                         "have no |θ|² to penalise)", case["training"]["lambda"])
 
+    @classmethod
+    def examples(cls):
+        phi = {"kind": "uniform", "low": -math.pi, "high": math.pi}
+        inits = {"w": {"kind": "product", "r": {"kind": "normal", "mean": 1.0, "std": 0.15},
+                       "phi": phi},
+                 "circle": {"kind": "product", "phi": phi}}
+        grids = {"w": {"r": {"min": 0.1, "max": 3.0, "cells": 16}, "phi": {"cells": 16}},
+                 "circle": {"phi": {"cells": 16}}}
+        return {unit: {"data": {"kind": cls.kind, "teacher": [[1.5, 0.0], [0.0, 1.0]],
+                                "teacher_weights": [1.0, 0.5]},
+                       "network": {"unit": unit, "activation": "erf"},
+                       "training": {"t_final": 0.1, "beta": 50.0}, "init": inits[unit],
+                       "pde": {"grid": grids[unit], "snapshot_times": [0.0, 0.05, 0.1]}}
+                for unit in cls.units}
+
     def teacher(self):
         """The :class:`~ddsolver.problem.planar.PlanarTeacher` of the data and activation."""
         from ..problem.planar import PlanarTeacher

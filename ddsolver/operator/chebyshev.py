@@ -132,12 +132,14 @@ class ChebyshevRadialOperator:
         return self.reduction.risk(float(self.weights @ (self.v * p)), self.moments(p))
 
     def free_energy(self, p):
-        """F = R/(2α²) + ∫λr²/2 p + (1/β)∫p(log p − log J_d); the entropy over nodes with p > 0."""
+        """F = R/(2α²) + ∫λr²/2 p + (1/β)∫p(log p − log J_d); the entropy over nodes with p > 0
+        and J_d > 0: at r = 0 (J_d = 0 for d > 1) the exact density vanishes like J_d and
+        p log(p/J_d) → 0, so a round-off value of p there contributes nothing."""
         scale = self.reduction.scale
         value = (self.risk(p) / (2 * scale**2)
                  + float(self.weights @ (0.5 * self.reduction.lam * self.r**2 * p)))
         if np.isfinite(self.beta):
-            positive = p > 0
+            positive = (p > 0) & np.isfinite(self.log_jacobian)
             value += float(self.weights[positive] @ (
                 p[positive] * (np.log(p[positive]) - self.log_jacobian[positive]))) / self.beta
         return value

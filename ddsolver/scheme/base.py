@@ -10,8 +10,10 @@ What a scheme provides:
 ``name``                 the ``pde.scheme`` it answers to
 ``integrators``          the ``pde.integrator`` values it accepts (``auto`` first)
 ``positive``             whether its density is non-negative by construction
+``noisy``                whether it solves noisy dynamics (β < ∞)
 ``gibbs``                whether ``ddsolver.stationary`` can compute Gibbs states on its grid
 ``default_cells``        cells (or collocation points) per axis when the case gives none
+``example_pde``          ``pde`` keys that keep the models' tiny examples tiny with this scheme
 ``check``                its case checks (model, noise, integrator, grid), at ``normalize_case``
 ``integrator``           the time integrator a case runs with (``auto`` resolved)
 ``build``                (grid of the stored density, reduction, run) of a normalised case
@@ -67,6 +69,8 @@ class Scheme:
     name: ClassVar[str] = ""
     integrators: ClassVar[tuple[str, ...]] = ("auto",)
     positive: ClassVar[bool] = True
+    noisy: ClassVar[bool] = True
+    example_pde: ClassVar[dict] = {}
     gibbs: ClassVar[bool] = False
     _registry: ClassVar[dict[str, type[Scheme]]] = {}
 

@@ -15,6 +15,8 @@ class Lagrangian(Scheme):
     """Quantile particles; the stored density is their deposit on the case's grid."""
 
     name = "lagrangian"
+    noisy = False
+    example_pde = {"particles": 200, "rtol": 1e-8}
 
     @classmethod
     def default_cells(cls, ndim, coord):
@@ -22,7 +24,7 @@ class Lagrangian(Scheme):
 
     @classmethod
     def check(cls, key, pde, model, training):
-        if training["beta"] < math.inf:
+        if not cls.noisy and training["beta"] < math.inf:
             raise CaseError(f"{key}.scheme: the Lagrangian scheme is noiseless only "
                             "(training.beta = inf); use scheme = 'fv' for noisy dynamics")
         super().check(key, pde, model, training)

@@ -2,8 +2,8 @@
 
 Samples: x ~ N(0, I₂), y = Σ_j c_j σ(⟨u_j, x⟩). Units:
 
-- ``unit = "w"``: θ = w ∈ R², σ*(x; w) = σ(⟨w, x⟩), ∇_w σ* = σ'(⟨w, x⟩) x; state W (N, 2);
-- ``unit = "circle"``: θ = φ, σ*(x; φ) = σ(⟨e(φ), x⟩) with e(φ) = (cos φ, sin φ),
+- units w: θ = w ∈ R², σ*(x; w) = σ(⟨w, x⟩), ∇_w σ* = σ'(⟨w, x⟩) x; state W (N, 2);
+- circle units: θ = φ, σ*(x; φ) = σ(⟨e(φ), x⟩) with e(φ) = (cos φ, sin φ),
   ∂_φ σ* = σ'(⟨e(φ), x⟩) ⟨e(φ)^⊥, x⟩, e^⊥ = (−sin φ, cos φ); state φ (N,), kept in [−π, π).
 
 One step on a batch of B samples (B = 1: online SGD), every gradient at the old parameters:
