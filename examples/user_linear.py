@@ -1,4 +1,4 @@
-"""Linear units with ridge (MATH.md 8) as a ddsolver custom problem.
+"""Linear units with ridge (docs/theory.md §8) as a ddsolver custom problem.
 
 Units σ*(x; θ) = ⟨θ, x⟩ with θ, x ∈ R^d (d = 1, 2 or 3; 2 by default), inputs x ~ N(0, C) and
 labels y = ⟨b*, x⟩ + ν, with ν = ±noise with probability ½ each, independent of x. Then

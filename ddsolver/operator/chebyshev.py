@@ -2,7 +2,7 @@
 
     ∂_t p = 2ξ ∂_r J,   J = p ∂_rΨ + (1/β)(∂_r p − p ∂_r log J_d),   J(lo) = J(hi) = 0,
 
-Ψ = v/α + λr²/2 + ∫U(r, r')p(r')dr' (MATH.md 3 and 4.1; J_d = r^{d−1} is the Jacobian of the
+Ψ = v/α + λr²/2 + ∫U(r, r')p(r')dr' (docs/theory.md §3 and 4.1; J_d = r^{d−1} is the Jacobian of the
 law of r = |w|). Nodes are the Chebyshev–Lobatto points r_i = lo + (hi − lo)(1 − cos(iπ/(n−1)))/2
 (ascending); D is the collocation derivative, Z zeroes the two boundary values of a flux, and
 the weights are Clenshaw–Curtis (exact for polynomials of degree ≤ n − 1), so the mass

@@ -2,7 +2,7 @@
 
     ∂_t ρ = 2ξ ∂_φ(ρ ∂_φ Ψ) + (2ξ/β) ∂²_φ ρ,   Ψ(φ) = V(φ)/α + ∫ U(φ − φ') ρ(φ') dφ'
 
-(MATH.md sections 3 and 5.2 with λ = 0 and U a function of the angle difference only).
+(docs/theory.md §3 and 5.2 with λ = 0 and U a function of the angle difference only).
 
 Grid φ_j = 2πj/n, h = 2π/n. Normalisation: ρ(φ) = Σ_k ρ̂_k e^{ikφ} with
 ρ̂_k = (1/n) Σ_j ρ_j e^{−ikφ_j} (``numpy.fft.fft / n``); likewise Û_k. The convolution is diagonal,
@@ -14,7 +14,7 @@ Products are dealiased by the 2/3 rule: both factors and the product keep |k| < 
 The free energy F(ρ) = ½∫∫U ρρ + ∫Vρ/α + (1/β)∫ρ log ρ has δF/δρ = Ψ + (log ρ + 1)/β, so the
 DD is its Wasserstein gradient flow with speed 2ξ and dF/dt = −2ξ ∫ρ |∂_φ(Ψ + log ρ /β)|² ≤ 0;
 its stationary points solve the self-consistent Gibbs equation ρ = Z⁻¹ exp(−βΨ(ρ)). For α = 1
-this is F = ½R + const of MATH.md section 3. Spectral methods do not preserve positivity:
+this is F = ½R + const of docs/theory.md §3. Spectral methods do not preserve positivity:
 monitor :meth:`FourierOperator.min_density`.
 """
 
@@ -145,7 +145,7 @@ class FourierOperator:
         return float(energy + self.h * np.sum(rho * np.log(rho)) / self.beta)
 
     def risk(self, rho):
-        """R(ρ) = R_# + 2α∫Vρ + α²∫∫U(φ−φ')ρρ' (MATH.md 1; trapezoid rule, FFT convolution)."""
+        """R(ρ) = R_# + 2α∫Vρ + α²∫∫U(φ−φ')ρρ' (docs/theory.md §1; trapezoid rule, FFT convolution)."""
         rho = self._check(rho)
         conv = sfft.irfft(self.h * self.U_hat * sfft.rfft(rho), n=self.n)
         return float(self.label_second_moment + self.h * np.sum(

@@ -20,7 +20,7 @@ class LowRankPotential:
     and for noisy runs (β < ∞) the log-Jacobian of the reduced coordinates.
 
     ``base`` is what the steppers use: the effective potential Φ̄ = base + F̄ᵀc includes
-    −(1/β) log J when β < ∞ (MATH.md 4.1), so the Scharfetter–Gummel flux sees the entropic
+    −(1/β) log J when β < ∞ (docs/theory.md §4.1), so the Scharfetter–Gummel flux sees the entropic
     drift of the reduction.
     """
 

@@ -4,7 +4,7 @@ For units σ(⟨w, x⟩), w = (r cos φ, r sin φ), the law of (r, φ) has densi
 
     ∂_t p = 2ξ [ ∂_r(p ∂_rΨ) + ∂_φ(p ∂_φΨ)/r² ] + (2ξ/β) [ ∂_r(∂_r p − p/r) + ∂²_φ p/r² ],
 
-Ψ(r, φ) = V(r, φ)/α + λr²/2 + ∫∫ K(r, r', φ − φ') p(r', φ') dr' dφ' (MATH.md 3, the Laplacian
+Ψ(r, φ) = V(r, φ)/α + λr²/2 + ∫∫ K(r, r', φ − φ') p(r', φ') dr' dφ' (docs/theory.md §3, the Laplacian
 and divergence of R² written in polar form; −(1/β) log r is the entropic potential of the
 Jacobian r). The kernel depends on the angle difference, so per Fourier mode m the convolution
 is a dense r × r product: (K * p)^_m(r) = 2π Σ_{r'} K̂_m(r, r') w_{r'} p̂_m(r'). Nodes: Lobatto

@@ -1,4 +1,4 @@
-"""Activations σ and their normalised Hermite coefficients (MATH.md 4.1, 4.2 and 7).
+"""Activations σ and their normalised Hermite coefficients (docs/theory.md §4.1, 4.2 and 7).
 
 With G ~ N(0, 1), He_n the probabilists' Hermite polynomials, a scale s ≥ 0 and a shift b
 (the bias; b = None means b = 0 and takes the same code path):
@@ -16,7 +16,7 @@ E[σ(|s|G + b) He_n(G)]. At s = 0 all coefficients are the s → 0+ limits: h_n(
 ReLU, so that ∂_s h_n stays the right derivative at s = 0. Pointwise, :meth:`Activation.dsigma`
 takes the right limit σ'(t+) at kinks.
 
-Closed forms are used where MATH.md 7 gives them (piecewise linear and ReLU, including their
+Closed forms are used where docs/theory.md §7 gives them (piecewise linear and ReLU, including their
 second moments and even-part energies, linear, erf); the rest uses the panel quadrature of
 :mod:`ddsolver.problem.gaussian`.
 

@@ -41,7 +41,7 @@ class _LabelledGaussians:
 
 @dataclass(frozen=True)
 class IsotropicGaussians(_LabelledGaussians):
-    """x | y = ±1 ~ N(0, τ_±² I_d) (MATH.md 4.1)."""
+    """x | y = ±1 ~ N(0, τ_±² I_d) (docs/theory.md §4.1)."""
 
     delta: float
     dim: int
@@ -54,7 +54,7 @@ class IsotropicGaussians(_LabelledGaussians):
 @dataclass(frozen=True)
 class AnisotropicGaussians(_LabelledGaussians):
     """x | y = ±1 ~ N(0, Σ_±), Σ_± = diag(τ_±² on the first s₀ = ``signal_dim`` coordinates,
-    1 on the other d − s₀) (MATH.md 4.3): only the first s₀ coordinates carry signal."""
+    1 on the other d − s₀) (docs/theory.md §4.3): only the first s₀ coordinates carry signal."""
 
     delta: float
     dim: int

@@ -1,4 +1,4 @@
-"""Initial laws of the reduced coordinates (MATH.md 4.1–4.3), from the ``[init]`` table.
+"""Initial laws of the reduced coordinates (docs/theory.md §4.1–4.3), from the ``[init]`` table.
 
 Law of w (coordinate r = |w|, or r1 = |w_{1:s₀}|, r2 = |w_{s₀+1:d}| for anisotropic data):
 

@@ -1,4 +1,4 @@
-"""Planar teacher–student data: V, U and R_# of units σ(⟨w, x⟩) on x ~ N(0, I₂) (MATH.md 1, 5.2).
+"""Planar teacher–student data: V, U and R_# of units σ(⟨w, x⟩) on x ~ N(0, I₂) (docs/theory.md §1, 5.2).
 
 Labels come from a teacher network, y = Σ_j c_j σ(⟨u_j, x⟩) with u_j ∈ R² (``teacher``) and
 weights c_j (``teacher_weights``). For student units σ*(x; w) = σ(⟨w, x⟩) write w in polar form,
@@ -7,7 +7,7 @@ standard deviations r, r' and correlation c = cos(φ − φ'), so everything red
 
     K(r, r', δ) = E σ(⟨w, x⟩) σ(⟨w', x⟩) = E σ(r Z₁) σ(r'(c Z₁ + s Z₂)),   c = cos δ, s = √(1 − c²),
 
-and (MATH.md 1)
+and (docs/theory.md §1)
 
     U(w, w')  = K(|w|, |w'|, φ − φ')
     V(r, φ)   = −E[y σ(⟨w, x⟩)] = −Σ_j c_j K(r, |u_j|, φ − ∠u_j)
@@ -236,7 +236,7 @@ class PlanarTeacher:
 
     def risk(self, r, phi, scale: float = 1.0, *, method: str = "auto") -> float:
         """R_N = R_# + (2α/N) Σ_i V(θ_i) + (α²/N²) Σ_{i,j} U(θ_i, θ_j) of the network of units
-        w_i = r_i (cos φ_i, sin φ_i) with α = ``scale`` (MATH.md 1; diagonal included)."""
+        w_i = r_i (cos φ_i, sin φ_i) with α = ``scale`` (docs/theory.md §1; diagonal included)."""
         sum_v, sum_u = self.unit_sums(r, phi, method=method)
         n = np.size(r)
         return float(self.label_second_moment + 2.0 * scale * sum_v / n

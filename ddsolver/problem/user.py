@@ -1,9 +1,9 @@
-"""User-defined problems on a box grid of dimension 1 to 3 (MATH.md 1 and 4.4).
+"""User-defined problems on a box grid of dimension 1 to 3 (docs/theory.md §1 and 4.4).
 
 A problem is given in one of three ways; θ ∈ R^D with D = len(coords) ∈ {1, 2, 3}:
 
 - :meth:`UserProblem.from_data`: units σ*(x; θ) and a quadrature or sample (x_q, y_q, w_q) of
-  the data, so that (MATH.md 1)
+  the data, so that (docs/theory.md §1)
 
       V(θ) = −Σ_q w_q y_q σ*(x_q; θ),   U(θ, θ') = Σ_q w_q σ*(x_q; θ) σ*(x_q; θ'),
       R_# = Σ_q w_q y_q²,

@@ -1,4 +1,4 @@
-"""Reduction of units σ(⟨w, x⟩) on anisotropic Gaussians to (r₁, r₂) (MATH.md 4.3).
+"""Reduction of units σ(⟨w, x⟩) on anisotropic Gaussians to (r₁, r₂) (docs/theory.md §4.3).
 
 r₁ = |w_{1:s₀}|, r₂ = |w_{s₀+1:d}|. Given y = ±, ⟨w, x⟩ ~ N(0, γ_±²), γ² = τ² r₁² + r₂², so
 

@@ -1,6 +1,6 @@
 """The planar-teacher model on its stored grids: what validation needs beyond the solver.
 
-The finite-N correction (MATH.md 1) needs U(θ, θ) and ∫∫U p p for cell densities on the uniform
+The finite-N correction (docs/theory.md §1) needs U(θ, θ) and ∫∫U p p for cell densities on the uniform
 output grid of (r, φ) or of φ alone. U depends on the angles through φ − φ' only, so on a
 uniform φ grid the double sum is a circulant quadratic form, computed by FFT:
 

@@ -1,4 +1,4 @@
-"""Units with a second-layer weight a (and a bias b) (MATH.md 4.2).
+"""Units with a second-layer weight a (and a bias b) (docs/theory.md §4.2).
 
 :class:`SecondLayerReduction` wraps any reduction of units σ*(x; ϑ) into one of units
 a σ*(x; ϑ), θ = (a, ϑ):

@@ -1,4 +1,4 @@
-"""Particle SGD on a user-defined problem (:mod:`ddsolver.problem.user`, MATH.md 2–3).
+"""Particle SGD on a user-defined problem (:mod:`ddsolver.problem.user`, docs/theory.md §2–3).
 
 The network is ŷ(x) = (α/N) Σ_i σ*(x; θ_i) with θ_i ∈ R^D. Step k draws B samples (x_b, y_b)
 from the problem's data, node q with probability w_q, and sets, with s = εB ξ(kεB),
@@ -89,7 +89,7 @@ class CustomSgdModel:
 
     def exact_risk(self, theta: np.ndarray) -> float:
         """R_N = Σ_q w_q (y_q − ŷ(x_q))², which equals R_# + (2α/N) Σ_i V(θ_i)
-        + (α²/N²) Σ_ij U(θ_i, θ_j) for V, U and R_# of the problem's data (MATH.md 1)."""
+        + (α²/N²) Σ_ij U(θ_i, θ_j) for V, U and R_# of the problem's data (docs/theory.md §1)."""
         problem = self.problem
         block = max(1, RISK_BLOCK // max(len(theta), 1))
         risk = 0.0

@@ -1,4 +1,4 @@
-"""Online and mini-batch SGD on the full network, MATH.md sections 1–3.
+"""Online and mini-batch SGD on the full network, docs/theory.md §1–3.
 
 Units σ*(x; θ_i) = a_i σ(z_i), z_i = ⟨w_i, x⟩ + b_i, prediction ŷ(x) = (α/N) Σ_i a_i σ(z_i).
 A unit without a second-layer weight has a_i ≡ 1, one without a bias b_i ≡ 0: the arrays A = 1
@@ -67,9 +67,7 @@ def unit_step(W, A, B, has_a, has_b, x, y, noise, noise_ab, code, params, scale,
             A[i] = shrink * A[i] + gain * value + noise_scale * noise_ab[i, 0]
         if has_b:
             B[i] = shrink * B[i] + g + noise_scale * noise_ab[i, 1]
-        if g == 0.0 and shrink == 1.0:
-            pass
-        else:
+        if g != 0.0 or shrink != 1.0:
             for j in range(d):
                 W[i, j] = shrink * W[i, j] + g * x[j]
         if inv_beta > 0.0:

@@ -1,4 +1,4 @@
-"""Particle SGD of the planar teacher model (MATH.md 2–3, :mod:`ddsolver.problem.planar`).
+"""Particle SGD of the planar teacher model (docs/theory.md §2–3, :mod:`ddsolver.problem.planar`).
 
 Samples: x ~ N(0, I₂), y = Σ_j c_j σ(⟨u_j, x⟩). Units:
 

@@ -1,4 +1,4 @@
-"""Population risk of the finite network ŷ(x) = (α/N) Σ_i a_i σ(⟨w_i, x⟩ + b_i) (MATH.md 1, 4, 7).
+"""Population risk of the finite network ŷ(x) = (α/N) Σ_i a_i σ(⟨w_i, x⟩ + b_i) (docs/theory.md §1, 4, 7).
 
 Data: y = ±1 with probability ½, x | y ~ N(0, diag(s_y²)) with per-label coordinate standard
 deviations s_y = ``data.scales[y]`` (isotropic data: s_± = τ_± in every coordinate). Given y,

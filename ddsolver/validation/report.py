@@ -53,7 +53,7 @@ INFINITE_KERNEL = """\
 
 Rows marked `[kernel d=inf]` are informational. The DD with the d = ∞ kernel u_∞ keeps only the
 m = 0 term of the Mehler series of the kernel, e.g. u_d(r, r') = ½ Σ_τ Σ_m E[c^(2m)] h_2m(τr)
-h_2m(τr') (MATH.md 4.1): it drops the E[c²] ≈ 1/d correlation between two random directions in
+h_2m(τr') (docs/theory.md §4.1): it drops the E[c²] ≈ 1/d correlation between two random directions in
 dimension d. At d = {dim} the dropped terms are not
 negligible for this activation, so its density and risk drift away from SGD, while the
 finite-d kernel, exact at every d, matches (dashed curves in the plots). At t = {t:g} the SGD
