@@ -47,6 +47,7 @@ import numpy as np
 from ddsolver.grid import CartesianGrid
 from ddsolver.operator.lowrank import LowRankPotential, lowrank_potential
 from ddsolver.problem.schedule import Schedule
+from ddsolver.reduction.base import Reduction
 from ddsolver.stepper.fv import PARALLEL_MIN_CELLS, FiniteVolumeRun, numba_threads
 from ddsolver.stepper.ssprk import evaluate_rhs, rhs_numpy, ssprk3_advance
 
@@ -54,7 +55,7 @@ BETA = 50.0          # noisy variant: D = 2ξ/β, drift β∇ψ
 THREADS = [1, 2]
 
 
-class FourierFeatures:
+class FourierFeatures(Reduction):
     """Synthetic reduction: random smooth features f_k = cos(k·x + φ_k)/√rank, V = Σ x²/2."""
 
     scale, lam = 1.0, 0.0
