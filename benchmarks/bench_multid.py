@@ -17,8 +17,8 @@ Fourier modes cos(k·x + φ) (F of shape (rank, cells)), the density a Gaussian 
 the minimum over repeats (the machine may be shared). The potential's two matrix-vector products
 go to BLAS, whose own thread pool competes with numba's: it is limited to one thread here
 (OPENBLAS_NUM_THREADS = 1 unless set), so "threads" counts numba's threads only; the column
-"potential" is the share of the 1-thread time spent in ``lowrank_potential``. Memory per cell: bytes of the arrays held
-by the FiniteVolumeRun and its LowRankPotential plus the scratch arrays ``ssprk3_advance``
+"potential" is the share of the 1-thread time spent in ``lowrank_potential``. Memory per cell:
+bytes of the arrays held by the FiniteVolumeRun and its LowRankPotential plus the scratch arrays ``ssprk3_advance``
 allocates (measured with tracemalloc on its Python function), divided by the cells.
 
 ``time_case(path)`` times a whole case file end to end in fresh processes, one per thread count
@@ -224,7 +224,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="about a minute")
     parser.add_argument("--case", help="also time this case file end to end")
     args = parser.parse_args()
-    if numba.config.NUMBA_NUM_THREADS < max(THREADS):
+    if max(THREADS) > numba.config.NUMBA_NUM_THREADS:
         sys.exit(f"needs NUMBA_NUM_THREADS >= {max(THREADS)}")
     if args.quick:
         shapes = [(32, 32), (64, 64), (128, 128), (256, 256), (16, 16, 16), (32, 32, 32)]

@@ -25,9 +25,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import ddsolver
+from ddsolver.case import as_case
 from ddsolver.operator.lowrank import lowrank_potential_numpy
 from ddsolver.operator.noise import sg_matrix, sg_rhs_numpy
-from ddsolver.case import as_case
 from ddsolver.solve import build_run
 
 BETA, LAM = 400.0, 0.05
@@ -100,7 +100,8 @@ def main():
     print(f"reference: ssprk3 tol 1e-12, {ref.attrs['run_time']:.1f} s, "
           f"{ref.diagnostics['steps'][-1]} steps; risk(t_final) = {ref.risk[-1]:.8f}; "
           f"stationary (Gibbs) risk = {gibbs.risk[0]:.8f} "
-          f"({gibbs.attrs.get('iterations')} Newton iterations, {gibbs.attrs.get('run_time', 0):.3f} s)\n")
+          f"({gibbs.attrs.get('iterations')} Newton iterations, "
+          f"{gibbs.attrs.get('run_time', 0):.3f} s)\n")
 
     print(f"{'integrator':<15} {'tol':>7} {'wall s':>8} {'steps':>8} {'rejected':>9} "
           f"{'max |risk err|':>15} {'max L1 err':>11}")

@@ -40,7 +40,7 @@ def case_with(cells, t_final=200.0):
     case = read_case(CASE)
     case["pde"]["grid"]["r"]["cells"] = cells
     case["training"]["t_final"] = t_final
-    case["pde"]["snapshot_times"] = TIMES[TIMES <= t_final]
+    case["pde"]["snapshot_times"] = TIMES[t_final >= TIMES]
     case["sgd"]["snapshot_times"] = case["pde"]["snapshot_times"]
     case["validate"]["t_max"] = min(case["validate"]["t_max"], t_final)
     return normalize_case(case)
@@ -59,7 +59,8 @@ def compile_times():
 
 
 def baseline(cells, t_final):
-    """scipy solve_ivp (RK45) on the plain-numpy semi-discretisation; returns (risk, seconds, nfev)."""
+    """scipy solve_ivp (RK45) on the plain-numpy semi-discretisation; returns (risk, seconds,
+    nfev)."""
     case = case_with(cells, t_final)
     grid, _, run = build_run(case)
     pot, shape = run.potential, run.p.shape

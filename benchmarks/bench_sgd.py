@@ -29,7 +29,7 @@ from ddsolver.sgd.online import minibatch_sgd, online_sgd, sgd_step_numpy
 from ddsolver.sgd.run import simulate
 
 CASE = Path(__file__).resolve().parents[1] / "examples" / "mmn_9_1.toml"
-ACT = make_activation("piecewise_linear", dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5))
+ACT = make_activation("piecewise_linear", {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5})
 TAUS = np.array([1.8, 0.2])
 CONSTANT = (0, 1.0, 1.0, 0.0)
 

@@ -9,7 +9,7 @@
 from ._version import __version__
 from .case import normalize_case, read_case
 from .errors import CaseError, DdsolverError, DomainError, NumericalError
-from .results import SgdResult, Solution
+from .results import SgdResult, Solution  # noqa: F401 (public API)
 from .solve import solve
 from .stationary import stationary
 from .storage import load

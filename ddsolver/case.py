@@ -31,8 +31,9 @@ REQUIRED = checks.REQUIRED
 
 
 def _schedule(key, t):
-    kind = checks.choice(f"{key}.kind", checks.table(key, t).get("kind", "constant"), SCHEDULE_KINDS)
-    positive = (lambda k, v: checks.real(k, v, lo=0.0, lo_open=True))
+    kind = checks.choice(f"{key}.kind", checks.table(key, t).get("kind", "constant"),
+                         SCHEDULE_KINDS)
+    positive = checks.positive
     if kind == "constant":
         return checks.take(key, t, {"kind": (checks.anything, kind), "value": (positive, 1.0)})
     return checks.take(key, t, {"kind": (checks.anything, kind), "value": (positive, 1.0),
@@ -56,7 +57,7 @@ def _scalar_law(key, t):
         return checks.take(key, t, {"kind": (checks.anything, kind), "value": number})
     if kind == "normal":
         return checks.take(key, t, {"kind": (checks.anything, kind), "mean": number,
-                              "std": (lambda k, v: checks.real(k, v, lo=0.0, lo_open=True), REQUIRED)})
+                                    "std": (checks.positive, REQUIRED)})
     out = checks.take(key, t, {"kind": (checks.anything, kind), "low": number, "high": number})
     if not out["high"] > out["low"]:
         checks.fail(f"{key}.high", f"a number > low = {out['low']:g}", out["high"])
@@ -65,9 +66,9 @@ def _scalar_law(key, t):
 
 def _values(key, t, kind, base_dir):
     """The 'values' / 'file' pair of the density and samples kinds, as an array."""
-    table = checks.take(key, t, {"kind": (checks.anything, kind), "values": (checks.float_array, None),
-                           "file": (lambda k, v: v if isinstance(v, str) else checks.fail(k, "a path", v),
-                                    None)})
+    table = checks.take(key, t, {
+        "kind": (checks.anything, kind), "values": (checks.float_array, None),
+        "file": (lambda k, v: v if isinstance(v, str) else checks.fail(k, "a path", v), None)})
     if (table["values"] is None) == (table["file"] is None):
         raise CaseError(f"{key}: give exactly one of 'values' and 'file' for kind = {kind!r}")
     if table["file"] is not None:

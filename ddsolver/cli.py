@@ -11,7 +11,6 @@ iteration did not converge. Warnings are printed as
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tomllib
 import warnings

@@ -90,13 +90,14 @@ class Solution:
                                             f"{self.free_energy[-1]:.6g} at t = {self.t[-1]:g}"))
         rows.append(("mass", f"min {mass.min():.15g}, max {mass.max():.15g}"))
         if "steps" in diag:
-            rejected = f" ({diag['rejected_steps'][-1]} rejected)" if "rejected_steps" in diag else ""
+            rejected = (f" ({diag['rejected_steps'][-1]} rejected)" if "rejected_steps" in diag
+                        else "")
             rows.append(("steps", f"{diag['steps'][-1]}{rejected}"))
         run_time = attrs.get("run_time", diag["wall_time"][-1] if "wall_time" in diag else None)
         if run_time is not None:
             compile_time = attrs.get("compile_time")
-            rows.append(("wall time", f"{run_time:.3g} s"
-                         + ("" if compile_time is None else f" (+ {compile_time:.3g} s compile/load)")))
+            compiled = "" if compile_time is None else f" (+ {compile_time:.3g} s compile/load)"
+            rows.append(("wall time", f"{run_time:.3g} s{compiled}"))
         return rows
 
 

@@ -21,9 +21,9 @@ import time
 import numpy as np
 from scipy.special import logsumexp
 
-from .errors import CaseError
 from .case import as_case
 from .drive import Progress, drive
+from .errors import CaseError
 from .model import model_of
 from .results import Solution
 from .scheme import Scheme

@@ -57,7 +57,7 @@ class CartesianGrid:
             raise ValueError(f"a grid has 1 to {MAX_DIM} axes, got {len(self.axes)}")
 
     @classmethod
-    def from_dict(cls, spec: dict) -> "CartesianGrid":
+    def from_dict(cls, spec: dict) -> CartesianGrid:
         """Build from ``{name: {"min":…, "max":…, "cells":…}, …}`` (axis order = dict order)."""
         return cls(tuple(Axis(n, float(a["min"]), float(a["max"]), int(a["cells"]))
                          for n, a in spec.items()))

@@ -145,7 +145,8 @@ class FourierOperator:
         return float(energy + self.h * np.sum(rho * np.log(rho)) / self.beta)
 
     def risk(self, rho):
-        """R(ρ) = R_# + 2α∫Vρ + α²∫∫U(φ−φ')ρρ' (docs/theory.md §1; trapezoid rule, FFT convolution)."""
+        """R(ρ) = R_# + 2α∫Vρ + α²∫∫U(φ−φ')ρρ' (docs/theory.md §1; trapezoid rule, FFT
+        convolution)."""
         rho = self._check(rho)
         conv = sfft.irfft(self.h * self.U_hat * sfft.rfft(rho), n=self.n)
         return float(self.label_second_moment + self.h * np.sum(

@@ -15,6 +15,7 @@ from numba import njit
 
 from ..grid import CartesianGrid, cell_average
 
+
 class LowRankPotential:
     """Cell averages of a reduction on a grid: the base potential v/α + λ|θ|²/2, v, the features,
     and for noisy runs (β < ∞) the log-Jacobian of the reduced coordinates.

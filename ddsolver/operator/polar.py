@@ -4,8 +4,8 @@ For units σ(⟨w, x⟩), w = (r cos φ, r sin φ), the law of (r, φ) has densi
 
     ∂_t p = 2ξ [ ∂_r(p ∂_rΨ) + ∂_φ(p ∂_φΨ)/r² ] + (2ξ/β) [ ∂_r(∂_r p − p/r) + ∂²_φ p/r² ],
 
-Ψ(r, φ) = V(r, φ)/α + λr²/2 + ∫∫ K(r, r', φ − φ') p(r', φ') dr' dφ' (docs/theory.md §3, the Laplacian
-and divergence of R² written in polar form; −(1/β) log r is the entropic potential of the
+Ψ(r, φ) = V(r, φ)/α + λr²/2 + ∫∫ K(r, r', φ − φ') p(r', φ') dr' dφ' (docs/theory.md §3, the
+Laplacian and divergence of R² written in polar form; −(1/β) log r is the entropic potential of the
 Jacobian r). The kernel depends on the angle difference, so per Fourier mode m the convolution
 is a dense r × r product: (K * p)^_m(r) = 2π Σ_{r'} K̂_m(r, r') w_{r'} p̂_m(r'). Nodes: Lobatto
 points r_i with Clenshaw–Curtis weights, angles φ_j = φ₀ + 2πj/n_φ. The state is the rfft in φ,
@@ -130,8 +130,8 @@ class PolarOperator:
                  + self.integrate(0.5 * self.lam * self.r[:, None]**2 * p))
         if np.isfinite(self.beta):
             positive = np.where(p > 0, p, 1.0)
-            value += self.integrate(np.where(p > 0, p * (np.log(positive)
-                                                         - np.log(self.r)[:, None]), 0.0)) / self.beta
+            entropy = np.where(p > 0, p * (np.log(positive) - np.log(self.r)[:, None]), 0.0)
+            value += self.integrate(entropy) / self.beta
         return value
 
     def min_density(self, p):

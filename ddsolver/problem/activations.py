@@ -140,7 +140,8 @@ class Activation:
         for value in np.unique(b):
             at = b == value
             kinks = tuple(self.kinks) + tuple(2 * value - k for k in self.kinks)
-            even = lambda t, c=value: (0.5 * (self.sigma(t) + self.sigma(2 * c - t))) ** 2
+            def even(t, c=value):
+                return (0.5 * (self.sigma(t) + self.sigma(2 * c - t))) ** 2
             out[at] = gaussian_expectation(even, s[at], kinks, value)
         return out
 

@@ -1,4 +1,5 @@
-"""Planar teacher–student data: V, U and R_# of units σ(⟨w, x⟩) on x ~ N(0, I₂) (docs/theory.md §1, 5.2).
+"""Planar teacher–student data: V, U and R_# of units σ(⟨w, x⟩) on x ~ N(0, I₂)
+(docs/theory.md §1, §4.5).
 
 Labels come from a teacher network, y = Σ_j c_j σ(⟨u_j, x⟩) with u_j ∈ R² (``teacher``) and
 weights c_j (``teacher_weights``). For student units σ*(x; w) = σ(⟨w, x⟩) write w in polar form,

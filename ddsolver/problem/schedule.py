@@ -22,7 +22,7 @@ class Schedule:
     offset: float = 1.0
 
     @classmethod
-    def from_dict(cls, spec: dict) -> "Schedule":
+    def from_dict(cls, spec: dict) -> Schedule:
         return cls(**spec)
 
     def __call__(self, t):

@@ -320,8 +320,8 @@ class DenseReduction(UserReduction):
 
 
 def load_problem(case: dict) -> UserProblem:
-    """The :class:`UserProblem` of a case of a custom problem (:mod:`ddsolver.model.custom`): the Python file
-    ``case["data"]["file"]`` defines ``make_problem(params)`` (called with
+    """The :class:`UserProblem` of a custom problem (:mod:`ddsolver.model.custom`): the Python
+    file ``case["data"]["file"]`` defines ``make_problem(params)`` (called with
     ``case["data"]["params"]``) or a module-level ``problem``."""
     data = case["data"]
     path = Path(data["file"])

@@ -1,7 +1,7 @@
 """The planar-teacher model on its stored grids: what validation needs beyond the solver.
 
-The finite-N correction (docs/theory.md §1) needs U(θ, θ) and ∫∫U p p for cell densities on the uniform
-output grid of (r, φ) or of φ alone. U depends on the angles through φ − φ' only, so on a
+The finite-N correction (docs/theory.md §1) needs U(θ, θ) and ∫∫U p p for cell densities on the
+uniform output grid of (r, φ) or of φ alone. U depends on the angles through φ − φ' only, so on a
 uniform φ grid the double sum is a circulant quadratic form, computed by FFT:
 
     Σ_{a,b} P_a K(φ_a − φ_b) P'_b = (1/n) Σ_m conj(P̂_m) K̂_m P̂'_m,   K̂ = fft(K(jh)), P̂ = fft(P),

@@ -1,4 +1,5 @@
-"""Radial reduction of the isotropic-Gaussian model with units σ(⟨w, x⟩ + b) (docs/theory.md §4.1, 4.2).
+"""Radial reduction of the isotropic-Gaussian model with units σ(⟨w, x⟩ + b)
+(docs/theory.md §4.1, §4.2).
 
 The law p of r = |w| follows ∂_t p = 2ξ ∂_r(p ∂_r ψ) with
 
@@ -141,7 +142,8 @@ class IsotropicMehler(GaussianSeriesReduction):
 
     def _log_jacobian(self, r):
         """(d − 1) log r, d = data.dim: the density of |w| per unit density of w, up to a
-        constant (the Laplacian in R^d gives the radial law the entropic drift of docs/theory.md §4.1).
+        constant (the Laplacian in R^d gives the radial law the entropic drift of docs/theory.md
+        §4.1).
         Integrable at r = 0, so its cell average is finite."""
         return (self.data.dim - 1) * np.log(np.asarray(r, float))
 

@@ -35,7 +35,8 @@ def _operator(case: dict, grid: CartesianGrid, out: CartesianGrid, reduction):
     from ..operator.fourier import cell_average_matrix as fourier_average
     from ..operator.polar import PolarOperator
 
-    beta, scale, lam = case["training"]["beta"], case["network"]["scale"], case["training"]["lambda"]
+    training, scale = case["training"], case["network"]["scale"]
+    beta, lam = training["beta"], training["lambda"]
     axes = {a.name: a for a in grid.axes}
     matrices = []
     if "r" in axes:

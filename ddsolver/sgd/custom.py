@@ -27,8 +27,8 @@ RISK_BLOCK = 2**22          # unit values σ*(x_q; θ_i) per block of the exact 
 
 class CustomSgdModel:
     """The SGD model of a custom problem (:mod:`ddsolver.model.custom`): initial units, SGD
-    steps, the exact risk and the reduced coordinates (θ itself). ``problem`` defaults to the one the case's
-    file defines (:func:`~ddsolver.problem.user.load_problem`)."""
+    steps, the exact risk and the reduced coordinates (θ itself). ``problem`` defaults to the one
+    the case's file defines (:func:`~ddsolver.problem.user.load_problem`)."""
 
     def __init__(self, case: dict, problem: UserProblem | None = None):
         self.problem = load_problem(case) if problem is None else problem

@@ -1,4 +1,5 @@
-"""Population risk of the finite network ŷ(x) = (α/N) Σ_i a_i σ(⟨w_i, x⟩ + b_i) (docs/theory.md §1, 4, 7).
+"""Population risk of the finite network ŷ(x) = (α/N) Σ_i a_i σ(⟨w_i, x⟩ + b_i)
+(docs/theory.md §1, §4, §7).
 
 Data: y = ±1 with probability ½, x | y ~ N(0, diag(s_y²)) with per-label coordinate standard
 deviations s_y = ``data.scales[y]`` (isotropic data: s_± = τ_± in every coordinate). Given y,
@@ -8,7 +9,8 @@ lack them,
 
     R_N = R_# + (2α/N) Σ_i V_i + (α²/N²) Σ_{i,j} U_ij        (diagonal included)
     V_i  = −½ a_i [q(γ_{+,i}; b_i) − q(γ_{−,i}; b_i)],   q(γ; b) = E σ(γG + b)
-    U_ij = a_i a_j ½ Σ_y E[σ(γ_{y,i} Z₁ + b_i) σ(γ_{y,j}(c Z₁ + s Z₂) + b_j)],   c = c^y_ij, s = √(1 − c²)
+    U_ij = a_i a_j ½ Σ_y E[σ(γ_{y,i} Z₁ + b_i) σ(γ_{y,j}(c Z₁ + s Z₂) + b_j)],
+    c = c^y_ij, s = √(1 − c²)
 
 Diagonal: U_ii = a_i² ½ Σ_y E σ(γ_{y,i} G + b_i)². Off-diagonal pairs by Mehler's formula
 
@@ -19,7 +21,8 @@ h̃_n (M masks the series pairs, C_y^∘n the elementwise power). When s_+ and s
 (isotropic data) both labels share one correlation matrix, computed once. Truncation after n = K:
 by Cauchy–Schwarz and Parseval,
 
-    |U_ij − U_ij^(K)| ≤ |c|_max^(K+1) B_K,   B_K = ½ Σ_y max_i (a_i² E σ(γ_{y,i} G + b_i)² − Σ_{n≤K} h̃_n(y, i)²),
+    |U_ij − U_ij^(K)| ≤ |c|_max^(K+1) B_K,
+    B_K = ½ Σ_y max_i (a_i² E σ(γ_{y,i} G + b_i)² − Σ_{n≤K} h̃_n(y, i)²),
 
 and K is the smallest order with |c|_max^(K+1) B_K ≤ tol (an absolute bound per pair, so the
 risk is within α² tol). Pairs with |c| > c_cut = (tol / B_max_order)^(1/(max_order+1)) would
@@ -190,7 +193,8 @@ def _panel_rule(centres, widths):
     levels = math.ceil(math.log2(STEP / widths.min())) + 1
     offsets = widths[..., None] * 2.0 ** np.arange(levels)
     offsets = np.where(offsets <= STEP, offsets, 0.0)
-    graded = centres[..., None] + np.concatenate([np.zeros_like(offsets[..., :1]), offsets, -offsets], -1)
+    graded = centres[..., None] + np.concatenate([np.zeros_like(offsets[..., :1]), offsets,
+                                                  -offsets], -1)
     uniform = np.linspace(-HALF_WIDTH, HALF_WIDTH, math.ceil(2 * HALF_WIDTH / STEP) + 1)
     rows = centres.shape[0]
     ends = np.concatenate([np.broadcast_to(uniform, (rows, uniform.size)),

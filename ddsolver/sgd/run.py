@@ -1,4 +1,5 @@
-"""``simulate``: particle SGD of a case, with snapshots of the exact risk and the reduced coordinates.
+"""``simulate``: particle SGD of a case, with snapshots of the exact risk and the reduced
+coordinates.
 
 The network has ``sgd.neurons`` units, initialised from ``[init]``. Online SGD (``batch = 1``) or
 mini-batch SGD runs to each snapshot time t = k ε B; at every snapshot the exact population risk

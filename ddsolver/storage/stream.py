@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import h5py
@@ -64,7 +64,7 @@ class StreamWriter:
         f.attrs.update({"format": self.FORMAT, "format_version": self.FORMAT_VERSION,
                         "status": RUNNING, "case": case_to_json(case)})
         set_attrs(f, header)
-        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        f.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
         f.attrs.update({f"{name}_version": v for name, v in package_versions().items()})
         set_attrs(f, attrs or {})
         self._series("t", (), "snapshot times").make_scale("t")

@@ -5,8 +5,15 @@
     >>> print(report.table); report.passed
 """
 
-from .metrics import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
-                      wasserstein1, wasserstein1_densities)
+from .metrics import (
+                      cdf_spread,
+                      finite_n_correction,
+                      fit_slope,
+                      mean_gap,
+                      risk_gap,
+                      wasserstein1,
+                      wasserstein1_densities,
+)
 from .report import ValidationReport
 from .runner import validate
 

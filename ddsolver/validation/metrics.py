@@ -1,4 +1,5 @@
-"""Comparison metrics between a DD solution and particle SGD, per reduced coordinate (docs/theory.md §1, 2).
+"""Comparison metrics between a DD solution and particle SGD, per reduced coordinate
+(docs/theory.md §1, §2).
 
 * :func:`wasserstein1`: exact W1 between an empirical law and a piecewise-constant density;
   :func:`wasserstein1_densities` between two piecewise-constant densities on the same cells.
@@ -79,7 +80,8 @@ def marginal_mean_sd(edges, density) -> tuple[np.ndarray, np.ndarray]:
 
 
 def finite_n_correction(density, grid, reduction, neurons, nodes=2) -> np.ndarray:
-    """E R_N − R(p) = (α²/N) (∫ U(θ, θ) p(dθ) − ∫∫ U p p) for N iid units of law p (docs/theory.md §1).
+    """E R_N − R(p) = (α²/N) (∫ U(θ, θ) p(dθ) − ∫∫ U p p) for N iid units of law p
+    (docs/theory.md §1).
 
     U(θ, θ) = E σ*(x; θ)² is ``reduction.diagonal`` (exact, not direction-averaged) and
     ∫∫ U p p = Σ_k c_k², c_k = ∫ f_k dp the feature moments of the solver

@@ -53,8 +53,8 @@ INFINITE_KERNEL = """\
 
 Rows marked `[kernel d=inf]` are informational. The DD with the d = ∞ kernel u_∞ keeps only the
 m = 0 term of the Mehler series of the kernel, e.g. u_d(r, r') = ½ Σ_τ Σ_m E[c^(2m)] h_2m(τr)
-h_2m(τr') (docs/theory.md §4.1): it drops the E[c²] ≈ 1/d correlation between two random directions in
-dimension d. At d = {dim} the dropped terms are not
+h_2m(τr') (docs/theory.md §4.1): it drops the E[c²] ≈ 1/d correlation between two random
+directions in dimension d. At d = {dim} the dropped terms are not
 negligible for this activation, so its density and risk drift away from SGD, while the
 finite-d kernel, exact at every d, matches (dashed curves in the plots). At t = {t:g} the SGD
 mean risk is {sgd:.4f}; the finite-d DD gives R(p) = {finite:.4f} (E R_N = {finite_n:.4f}), the
@@ -112,7 +112,8 @@ def _coordinate_series(c) -> dict:
 
 def _case_summary(case: dict, main) -> str:
     """One line: the model, N, ε, the seeds and the compared horizon."""
-    return (f"{model_of(case).summary()}; coordinates ({', '.join(main.coords)}); N = {case['sgd']['neurons']}, "
+    return (f"{model_of(case).summary()}; coordinates ({', '.join(main.coords)}); "
+            f"N = {case['sgd']['neurons']}, "
             f"ε = {case['sgd']['eps']:g}, seeds {case['sgd']['seeds']}, compared up to "
             f"t = {main.t[-1]:g}.")
 

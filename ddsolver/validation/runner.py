@@ -37,8 +37,16 @@ from ..solve import build_reduction, solve
 from ..stationary import stationary
 from ..storage import SgdWriter, load_sgd
 from . import tolerances
-from .metrics import (cdf_spread, finite_n_correction, fit_slope, marginal_mean_sd, mean_gap,
-                      risk_gap, wasserstein1, wasserstein1_densities)
+from .metrics import (
+    cdf_spread,
+    finite_n_correction,
+    fit_slope,
+    marginal_mean_sd,
+    mean_gap,
+    risk_gap,
+    wasserstein1,
+    wasserstein1_densities,
+)
 
 DEFAULT_CACHE = Path("~/.cache/ddsolver/sgd")
 SLOPE_METRICS = ("w1", "risk")
@@ -242,7 +250,8 @@ def _execute(pending, scheduler, workers):
     keys = list(pending)
     cases, seeds = [pending[k][0] for k in keys], [pending[k][1] for k in keys]
     if scheduler is not None:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
         with Client(scheduler) as client:
             futures = client.map(_simulate, cases, seeds, key=[f"sgd-{k}" for k in keys],
                                  pure=False)
