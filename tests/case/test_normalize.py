@@ -6,8 +6,6 @@ import pytest
 from ddsolver.case import case_from_json, case_to_json, normalize_case
 from ddsolver.errors import CaseError
 
-from conftest import make_case
-
 
 def same(a, b):
     if isinstance(a, dict):
@@ -17,14 +15,14 @@ def same(a, b):
     return a == b
 
 
-def test_normalize_is_idempotent_and_survives_json():
+def test_normalize_is_idempotent_and_survives_json(make_case):
     case = normalize_case(make_case(validate={"sweep": {"key": "sgd.neurons",
                                                         "values": [100, 200]}}))
     assert same(normalize_case(case), case)
     assert same(normalize_case(case_from_json(case_to_json(case))), case)
 
 
-def test_defaults():
+def test_defaults(make_case):
     case = normalize_case(make_case())
     assert case["pde"]["kernel_dim"] == 40 and case["pde"]["scheme"] == "fv"
     assert case["sgd"]["seeds"] == [0] and case["sgd"]["batch"] == 1
@@ -43,7 +41,7 @@ def test_defaults():
      "training.schedule.exponent: expected a number >= 0"),
     ({"pde": {"kernel_dim": 0}}, "pde.kernel_dim: expected an integer >= 1 or inf"),
 ])
-def test_errors_name_the_key(tables, message):
+def test_errors_name_the_key(tables, message, make_case):
     with pytest.raises(CaseError, match=message):
         normalize_case(make_case(**tables))
 
@@ -52,13 +50,13 @@ def test_errors_name_the_key(tables, message):
     ({"pde": {"integrator": "semi_implicit"}}, "pde.integrator: 'semi_implicit' needs"),
     ({"training": {"beta": 100.0}, "pde": {"scheme": "lagrangian"}}, "pde.scheme: the Lagrangian"),
 ])
-def test_solver_choices_that_do_not_fit_the_case(tables, message):
+def test_solver_choices_that_do_not_fit_the_case(tables, message, make_case):
     import ddsolver
     with pytest.raises(CaseError, match=message):
         ddsolver.solve(make_case(**tables))
 
 
-def test_stationary_needs_noise():
+def test_stationary_needs_noise(make_case):
     import ddsolver
     with pytest.raises(CaseError, match="training.beta: a stationary"):
         ddsolver.stationary(make_case())

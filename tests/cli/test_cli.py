@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 
 import ddsolver.storage
-from ddsolver import __version__
+from ddsolver import __version__, validation
 from ddsolver.cli import main
 from ddsolver.storage import load, load_sgd
 
-from conftest import assert_invariants
-
-FIXTURE = Path(__file__).parent / "data" / "solution_v1.h5"
-SGD_FIXTURE = Path(__file__).parent / "data" / "sgd_v1.h5"
+DATA = Path(__file__).parents[1] / "data"
+FIXTURE = DATA / "solution_v1.h5"
+SGD_FIXTURE = DATA / "sgd_v1.h5"
 SGD_CASE = """\
 [data]
 kind = "isotropic_gaussians"
@@ -140,7 +139,7 @@ def test_plot(tmp_path, capsys):
     assert capsys.readouterr().out.endswith("run.png\n")
 
 
-def test_solve(tmp_path, capsys):
+def test_solve(tmp_path, capsys, assert_invariants):
     output = tmp_path / "run.h5"
     assert main(["solve", str(case_file(tmp_path)), "-o", str(output), "--no-progress"]) == 0
     out = capsys.readouterr().out
@@ -302,7 +301,6 @@ def test_demo_quick(tmp_path, capsys):
 
 
 def test_validate_bad_case(tmp_path, capsys):
-    pytest.importorskip("ddsolver.validation")
     bad = sgd_case(tmp_path, "delta = 0.8", "delta = 1.5")
     assert main(["validate", str(bad), "--no-progress"]) == 2
     assert "data.delta: expected a number > 0 and < 1, got 1.5" in error_line(capsys)
@@ -310,7 +308,6 @@ def test_validate_bad_case(tmp_path, capsys):
 
 @pytest.mark.parametrize("passed, code", [(True, 0), (False, 1)])
 def test_validate_exit_code_and_table(tmp_path, monkeypatch, capsys, passed, code):
-    validation = pytest.importorskip("ddsolver.validation")
     calls = []
 
     def validate(cases, **options):
@@ -387,3 +384,35 @@ def test_show_and_plot_noisy_solution(tmp_path, capsys):
     figure = tmp_path / "noisy.png"
     assert main(["plot", str(output), "-o", str(figure)]) == 0
     assert figure.stat().st_size > 20_000
+
+
+# -- planar teacher: the circle variant (docs/planar-teacher.md) ------------------------------------
+
+def test_circle_through_the_cli(tmp_path):
+    path = tmp_path / "circle.toml"
+    path.write_text('''
+[data]
+kind = "planar_teacher"
+teacher = [[1.5, 0.0], [0.0, 1.0]]
+teacher_weights = [1.0, 0.5]
+[network]
+unit = "circle"
+activation = "erf"
+[training]
+t_final = 2.0
+beta = 50.0
+[init]
+kind = "product"
+phi = { kind = "uniform", low = -3.141592653589793, high = 3.141592653589793 }
+[pde]
+grid = { phi = { cells = 48 } }
+snapshot_times = [0.0, 1.0, 2.0]
+''')
+    assert main(["solve", str(path), "-o", str(tmp_path / "c.h5")]) == 0
+    sol = load(tmp_path / "c.h5")
+    assert sol.grid.names == ("phi",) and sol.grid.shape == (8 * 48,)
+    np.testing.assert_allclose(sol.mass, 1.0, atol=1e-12)
+    assert np.all(np.diff(sol.free_energy) < 0) and sol.risk[-1] < sol.risk[0]
+    # the law concentrates between the two teacher directions (0 and π/2)
+    mean = np.angle((np.exp(1j * sol.grid.axes[0].centres) * sol.density[-1]).sum())
+    assert 0.0 < mean < np.pi / 2

@@ -1,15 +1,13 @@
 """The planar-teacher DD solved two independent ways: the polar spectral scheme (Chebyshev in r,
 Fourier in φ, case files) and finite volumes on a Cartesian (w₁, w₂) grid built from a
-Gauss–Hermite quadrature of the data (UserProblem.from_data); and the circle variant through
-the CLI (docs/planar-teacher.md)."""
+Gauss–Hermite quadrature of the data (UserProblem.from_data) (docs/planar-teacher.md); the
+circle variant is solved through the CLI in tests/cli/test_cli.py."""
 
 import numpy as np
 import pytest
 from scipy import special, stats
 
-from ddsolver import load
 from ddsolver.case import normalize_case
-from ddsolver.cli import main
 from ddsolver.grid import CartesianGrid
 from ddsolver.operator.lowrank import LowRankPotential
 from ddsolver.problem.schedule import Schedule
@@ -83,36 +81,6 @@ def test_polar_resolution_study_converges():
         run.advance(0.25)
         risks.append(run.risk())
     assert abs(risks[2] - risks[1]) < abs(risks[1] - risks[0]) / 4, risks
-
-
-def test_circle_through_the_cli(tmp_path):
-    path = tmp_path / "circle.toml"
-    path.write_text('''
-[data]
-kind = "planar_teacher"
-teacher = [[1.5, 0.0], [0.0, 1.0]]
-teacher_weights = [1.0, 0.5]
-[network]
-unit = "circle"
-activation = "erf"
-[training]
-t_final = 2.0
-beta = 50.0
-[init]
-kind = "product"
-phi = { kind = "uniform", low = -3.141592653589793, high = 3.141592653589793 }
-[pde]
-grid = { phi = { cells = 48 } }
-snapshot_times = [0.0, 1.0, 2.0]
-''')
-    assert main(["solve", str(path), "-o", str(tmp_path / "c.h5")]) == 0
-    sol = load(tmp_path / "c.h5")
-    assert sol.grid.names == ("phi",) and sol.grid.shape == (8 * 48,)
-    np.testing.assert_allclose(sol.mass, 1.0, atol=1e-12)
-    assert np.all(np.diff(sol.free_energy) < 0) and sol.risk[-1] < sol.risk[0]
-    # the law concentrates between the two teacher directions (0 and π/2)
-    mean = np.angle((np.exp(1j * sol.grid.axes[0].centres) * sol.density[-1]).sum())
-    assert 0.0 < mean < np.pi / 2
 
 
 @pytest.mark.parametrize("change, key", [

@@ -14,8 +14,6 @@ distributed = pytest.importorskip("distributed")
 from ddsolver.storage import load_sgd  # noqa: E402
 from ddsolver.validation import validate  # noqa: E402
 
-from test_validation import tiny_case  # noqa: E402
-
 DASK = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
 
 
@@ -57,7 +55,7 @@ def cluster(tmp_path):
         log.close()
 
 
-def test_validation_on_a_dask_cluster_equals_the_local_pool(cluster, tmp_path):
+def test_validation_on_a_dask_cluster_equals_the_local_pool(cluster, tmp_path, tiny_case):
     remote = validate([tiny_case()], scheduler=cluster, cache_dir=tmp_path / "dask",
                       progress=False)
     local = validate([tiny_case()], workers=2, cache_dir=tmp_path / "local", progress=False)

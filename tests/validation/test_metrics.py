@@ -1,34 +1,24 @@
-"""The validation suite: metrics against independent computations, validate end to end."""
+"""Validation metrics (W1, gaps, slopes, marginal moments, the finite-N correction) against
+independent computations."""
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.stats
 
 import ddsolver
+from ddsolver.grid import CartesianGrid
+from ddsolver.operator.lowrank import LowRankPotential
 from ddsolver.problem.activations import make_activation
-from ddsolver.problem.data import IsotropicGaussians
+from ddsolver.problem.data import IsotropicGaussians, make_data
 from ddsolver.sgd.risk import exact_risk
 from ddsolver.solve import build_reduction
 from ddsolver.validation import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
-                                 validate, wasserstein1, wasserstein1_densities)
-from ddsolver.validation import runner
+                                 wasserstein1, wasserstein1_densities)
+from ddsolver.validation.metrics import marginal_mean_sd
 
-from conftest import make_case
-
-QUICK = sorted((Path(__file__).parents[1] / "validation" / "quick").glob("*.toml"))
-
-
-def tiny_case(**validate_table):
-    """d = 10, N = 40, two seeds, t = 0.5: a full validation in a few seconds."""
-    return make_case(data={"dim": 10}, training={"t_final": 0.5},
-                     pde={"snapshot_times": [0, 0.25, 0.5], "grid": {"r": {"max": 4.0,
-                                                                           "cells": 200}}},
-                     sgd={"neurons": 40, "eps": 1e-3, "seeds": [0, 1]},
-                     validate={"extra_kernel_dims": ["inf"], **validate_table})
+from .synthetic import bump, custom_case, model_case, sample_grid
 
 
 def random_density(rng, cells=40, lo=0.5, hi=3.0):
@@ -94,7 +84,7 @@ def test_wasserstein1_of_a_point_mass_and_a_uniform_cell():
         assert wasserstein1([a], [0.0, 0.5, 1.0], [1.0, 1.0]) == pytest.approx(expected)
 
 
-def test_finite_n_correction_against_random_networks():
+def test_finite_n_correction_against_random_networks(make_case):
     """E R_N over networks of N iid units with |w| ~ p and uniform directions equals
     R(p) + diagonal term (the exact R_N of each network from ddsolver.sgd.risk)."""
     neurons, networks, d = 8, 3000, 10
@@ -140,83 +130,92 @@ def test_fit_slope_against_linregress():
     assert fit_slope(x, 2 * x**-1.0)[0] == pytest.approx(-1.0)
 
 
-# -- validate -------------------------------------------------------------------------------------
+# -- 2-D and 3-D reductions and user problems ------------------------------------------------------
 
-def test_validate_end_to_end_writes_the_report(tmp_path):
-    report = validate([tiny_case()], report_dir=tmp_path / "report", workers=2,
-                      cache_dir=tmp_path / "cache", progress=False)
-    out = tmp_path / "report"
-    assert {"report.md", "metrics.json"} <= {p.name for p in out.iterdir()}
-    assert sorted(p.name for p in out.glob("*.png")) == ["density_case0.png", "risk_case0.png"]
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["passed"] == report.passed
-    assert set(metrics["comparisons"]) == {"case0", "case0 [kernel d=inf]"}
-    checked = [r for r in metrics["rows"] if r["result"] != "info"]
-    assert [r["metric"] for r in checked] == ["risk_gap", "mean_r_gap", "w1_r"]
-    assert all(r["result"] == "pass" for r in checked), report.table
-    assert "case0 [kernel d=inf]" in report.table
-    text = (out / "report.md").read_text()
-    assert "![risk case0](risk_case0.png)" in text and "d = ∞ kernel" in text
-    assert len(list((tmp_path / "cache").glob("*.h5"))) == 2
+def test_marginal_mean_and_sd_are_exact():
+    rng = np.random.default_rng(0)
+    edges = np.linspace(-1.0, 2.0, 31)
+    density = rng.random((2, 30))
+    mean, sd = marginal_mean_sd(edges, density)
+    for k in range(2):
+        law = scipy.stats.rv_histogram((density[k], edges), density=True)
+        assert (mean[k], sd[k]) == pytest.approx((law.mean(), law.std()), rel=1e-12)
 
 
-def test_noisy_case_is_compared_with_its_gibbs_state(tmp_path):
-    case = tiny_case(extra_kernel_dims=[])
-    case["training"].update({"lambda": 0.2, "beta": 100.0})
-    report = validate([case], report_dir=tmp_path / "report", workers=2,
-                      cache_dir=tmp_path / "cache", progress=False)
-    rows = {r["metric"]: r for r in report.metrics["rows"]}
-    assert {"w1_gibbs", "risk_gibbs"} <= set(rows)
-    assert rows["w1_gibbs"]["result"] == rows["risk_gibbs"]["result"] == "info"
-    assert all(r["result"] == "pass" for r in rows.values() if r["result"] != "info"), \
-        report.table
-    comparison = report.metrics["comparisons"]["case0"]
-    gibbs, free_energy = comparison["gibbs"], np.array(comparison["free_energy"])
-    assert gibbs["converged"] and len(free_energy) == 3
-    assert np.all(np.diff(free_energy) <= 1e-12) and free_energy[-1] >= gibbs["free_energy"]
-    assert rows["w1_gibbs"]["value"] == pytest.approx(gibbs["w1_sgd"])
-    out = tmp_path / "report"
-    assert (out / "free_energy_case0.png").is_file()
-    assert "Gibbs state p* from `ddsolver.stationary`" in (out / "report.md").read_text()
+def arccos_relu_risk(W, a, scales, scale=1.0):
+    """Exact R_N of networks ŷ = (α/N) Σ_i a_i ReLU(⟨w_i, x⟩), y = ±1 w.p. ½ and x | y ~
+    N(0, diag(scales[y]²)) (rows y = +1, −1), for W (M, N, d), a (M, N): with K = W Σ Wᵀ,
+    E ReLU(u) ReLU(v) = s_u s_v (√(1 − c²) + c (π − arccos c)) / (2π) (the arc-cosine kernel)
+    and E ReLU(u) = s_u / √(2π)."""
+    n = W.shape[1]
+    risk = np.ones(W.shape[0])
+    for label, sign in zip(scales, (1.0, -1.0)):
+        K = np.einsum("mid,d,mjd->mij", W, label**2, W)
+        s = np.sqrt(np.einsum("mii->mi", K))
+        c = np.clip(K / (s[:, :, None] * s[:, None, :]), -1.0, 1.0)
+        pair = s[:, :, None] * s[:, None, :] * (np.sqrt(1 - c * c) + c * (np.pi - np.arccos(c)))
+        U = 0.5 * np.einsum("mi,mij,mj->m", a, pair / (2 * np.pi), a)
+        V = -0.5 * sign * np.sum(a * s, axis=1) / math.sqrt(2 * np.pi)
+        risk += 2 * scale / n * V + scale**2 / n**2 * U
+    return risk
 
 
-def test_failing_tolerance_fails(tmp_path):
-    report = validate([tiny_case(risk_tol=1e-9)], workers=1, cache_dir=tmp_path,
-                      progress=False)
-    assert not report.passed
-    assert "risk_gap" in report.table and "FAIL" in report.table
-    assert report.metrics["rows"][0]["result"] == "FAIL"
+def random_directions(rng, shape, dim):
+    u = rng.standard_normal(shape + (dim,))
+    return u / np.linalg.norm(u, axis=-1, keepdims=True)
 
 
-def test_cache_is_reused(tmp_path, monkeypatch):
-    first = validate([tiny_case()], workers=1, cache_dir=tmp_path, progress=False)
+@pytest.mark.parametrize("model", ["aw", "anisotropic_w"])
+def test_finite_n_correction_against_random_relu_networks(model):
+    """E R_N over networks of N iid units drawn from a 2-D density p (uniform directions) is
+    R(p) + (α²/N)(∫U(θ,θ)dp − ∫∫U dp dp); R_N of each network in closed form (arc-cosine
+    kernel), independent of the reductions' Mehler series."""
+    neurons, networks = 5, 20_000
+    case = model_case(model, network={"scale": 1.5})
+    grid = CartesianGrid.from_dict(case["pde"]["grid"])
+    density = bump(grid, [0.4 * a.lo + 0.6 * a.hi for a in grid.axes],
+                   [0.15 * (a.hi - a.lo) for a in grid.axes])
+    reduction = build_reduction(case, grid)
+    rng = np.random.default_rng(1)
+    theta = sample_grid(rng, grid, density, networks * neurons)
+    theta = {c: v.reshape(networks, neurons) for c, v in theta.items()}
+    data = make_data(case["data"])
+    if model == "aw":
+        W = theta["r"][..., None] * random_directions(rng, (networks, neurons), data.dim)
+        a = theta["a"]
+    else:
+        s0 = data.signal_dim
+        W = np.concatenate([theta["r1"][..., None] * random_directions(rng, (networks, neurons),
+                                                                       s0),
+                            theta["r2"][..., None] * random_directions(
+                                rng, (networks, neurons), data.dim - s0)], axis=-1)
+        a = np.ones((networks, neurons))
+    risks = arccos_relu_risk(W, a, data.scales, scale=1.5)
+    correction = finite_n_correction(density[None], grid, reduction, neurons)
+    mean, se = risks.mean(), risks.std() / math.sqrt(networks)
+    assert correction[0] > 20 * se
+    expected = LowRankPotential(reduction, grid).risk(density) + correction[0]
+    assert expected == pytest.approx(mean, abs=4 * se)
 
-    def no_simulation(*args, **kwargs):
-        raise AssertionError("a cached run was simulated again")
 
-    monkeypatch.setattr(runner, "simulate", no_simulation)
-    second = validate([tiny_case()], workers=1, cache_dir=tmp_path, progress=False)
-    assert second.metrics == first.metrics
-    changed = tiny_case()
-    changed["sgd"]["eps"] = 5e-4
-    with pytest.raises(AssertionError, match="simulated again"):
-        validate([changed], workers=1, cache_dir=tmp_path, progress=False)
-
-
-def test_sweep_fits_slopes(tmp_path):
-    case = tiny_case(sweep={"key": "sgd.neurons", "values": [20, 40, 80]}, slope=-0.5,
-                     slope_tol=10.0, extra_kernel_dims=[])
-    report = validate([case], report_dir=tmp_path, workers=2, cache_dir=tmp_path / "cache",
-                      progress=False)
-    sweep = report.metrics["sweeps"]["case0"]
-    assert sweep["values"] == [20, 40, 80] and set(sweep["slopes"]) == {"w1", "risk"}
-    assert sweep["slopes"]["w1"]["slope"] < 0
-    assert "case0[neurons=80]" in report.table
-    assert (tmp_path / "sweep_case0.png").is_file()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", QUICK, ids=[p.stem for p in QUICK])
-def test_quick_validation_cases_pass(path, tmp_path):
-    report = validate([path], cache_dir=tmp_path, progress=False)
-    assert report.passed, report.table
+def test_finite_n_correction_of_a_custom_problem_against_direct_sums(tmp_path):
+    """The same identity for a user problem, R_N from the O(N²) double sum of U(θ_i, θ_j)."""
+    neurons, networks = 4, 20_000
+    case = custom_case(tmp_path)
+    grid = CartesianGrid.from_dict(case["pde"]["grid"])
+    density = bump(grid, [1.0, 0.2], [0.6, 0.5])
+    reduction = build_reduction(case, grid)
+    problem = reduction.problem
+    rng = np.random.default_rng(2)
+    theta = np.stack(list(sample_grid(rng, grid, density, networks * neurons).values()), axis=1)
+    v = problem.v(*theta.T).reshape(networks, neurons)
+    f = problem.features(*theta.T).reshape(-1, networks, neurons)
+    double_sum = np.einsum("qmi,qmj->m", f, f)
+    alpha = reduction.scale
+    risks = (problem.label_second_moment + 2 * alpha * v.mean(axis=1)
+             + alpha**2 * double_sum / neurons**2)
+    correction = finite_n_correction(density, grid, reduction, neurons)
+    mean, se = risks.mean(), risks.std() / math.sqrt(networks)
+    assert correction[0] > 20 * se
+    expected = LowRankPotential(reduction, grid).risk(density) + correction[0]
+    assert expected == pytest.approx(mean, abs=4 * se)

@@ -3,12 +3,13 @@ written, the density images are the (pairwise) marginals, the scattered units ar
 
 import numpy as np
 import pytest
-from test_validation_multid import NEURONS, model_case, synthetic_pair
 
 from ddsolver.errors import DdsolverError
 from ddsolver.solution import Solution
 from ddsolver.visualization import plot_comparison, plot_sgd, plot_solution
 from ddsolver.visualization.plot import coordinate_label
+
+from ..validation.synthetic import NEURONS, model_case, synthetic_pair
 
 mpl_collections = pytest.importorskip("matplotlib.collections")
 
