@@ -386,7 +386,7 @@ def test_show_and_plot_noisy_solution(tmp_path, capsys):
     assert figure.stat().st_size > 20_000
 
 
-# -- planar teacher: the circle variant (docs/planar-teacher.md) ------------------------------------
+# -- planar teacher: the circle variant (docs/planar-teacher.md) -----------------------------------
 
 def test_circle_through_the_cli(tmp_path):
     path = tmp_path / "circle.toml"

@@ -1,13 +1,16 @@
 """Fourier pseudo-spectral circle DD (ddsolver.operator.fourier) and its ETDRK4 stepper
 (ddsolver.stepper.imex), against exact answers: MATH.md sections 3 and 5.2."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 from scipy.special import iv
 
 from ddsolver.operator.fourier import FourierOperator
-from ddsolver.stepper.imex import ETDRK4Stepper, etdrk4_coefficients
+from ddsolver.operator.fourier import cell_average_matrix as fourier_average
+from ddsolver.stepper.imex import ETDRK4Stepper
 
 TWO_PI = 2 * np.pi
 
@@ -86,21 +89,6 @@ def test_free_energy_exact():
     assert op.min_density(rho, refine=4) == pytest.approx(1 / TWO_PI - a, rel=1e-14)
 
 
-def test_etdrk4_coefficients_match_direct_formulas():
-    L, h = np.array([-0.5, -3.0, -40.0]), 0.1
-    z = L * h
-    _, _, Q, f1, f2, f3 = etdrk4_coefficients(L, h)
-    np.testing.assert_allclose(Q, h * (np.exp(z / 2) - 1) / z, rtol=1e-12)
-    np.testing.assert_allclose(f1, h * (-4 - z + np.exp(z) * (4 - 3 * z + z**2)) / z**3,
-                               rtol=1e-9)
-    np.testing.assert_allclose(f2, h * (2 + z + np.exp(z) * (z - 2)) / z**3, rtol=1e-9)
-    np.testing.assert_allclose(f3, h * (-4 - 3 * z - z**2 + np.exp(z) * (4 - z)) / z**3,
-                               rtol=1e-9)
-    # z → 0 limits: Q = h/2, f1 = h/6, f2 = h/6, f3 = h/6
-    np.testing.assert_allclose(etdrk4_coefficients(np.zeros(1), h)[2:],
-                               [[h / 2], [h / 6], [h / 6], [h / 6]], rtol=1e-13)
-
-
 @pytest.mark.parametrize("kwargs, match", [
     ({"n": 3}, "n must be"), ({"n": 16, "alpha": 0.0}, "alpha"),
     ({"n": 16, "beta": -1}, "beta"), ({"n": 16, "xi": np.inf}, "xi"),
@@ -111,14 +99,18 @@ def test_bad_arguments(kwargs, match):
         FourierOperator(**kwargs)
 
 
-def test_bad_stepper_arguments():
-    op = kuramoto(16, 1.0, 1.0)
-    with pytest.raises(ValueError, match="dt"):
-        ETDRK4Stepper(op, 0.0)
-    with pytest.raises(ValueError, match="t_end"):
-        ETDRK4Stepper(op, 0.1).run(np.ones(16), -1.0)
-    with pytest.raises(ValueError, match="rho must have shape"):
-        ETDRK4Stepper(op, 0.1).run(np.ones(15), 1.0)
+def test_fourier_cell_averages_exact_for_trigonometric_polynomials():
+    n, offset = 16, -math.pi + math.pi / 16
+    phi = offset + 2 * math.pi * np.arange(n) / n
+    edges = np.linspace(-math.pi, math.pi, 41)
+
+    def f(x):
+        return 1 + 0.3 * np.cos(3 * x) + 0.2 * np.sin(7 * x)
+
+    def antiderivative(x):
+        return x + 0.1 * np.sin(3 * x) - 0.2 / 7 * np.cos(7 * x)
+    exact = np.diff(antiderivative(edges)) / np.diff(edges)
+    np.testing.assert_allclose(fourier_average(n, offset, edges) @ f(phi), exact, atol=1e-14)
 
 
 # --- (a) mass, (d) heat kernel ---------------------------------------------------------------

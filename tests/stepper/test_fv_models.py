@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import assert_invariants
 
 import ddsolver
 
@@ -40,7 +39,7 @@ MODELS = {
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_invariants_of_the_multid_models(name):
+def test_invariants_of_the_multid_models(name, assert_invariants):
     sol = ddsolver.solve(MODELS[name], progress=False)
     assert sol.density.shape[1:] == sol.grid.shape
     assert sol.grid.names == tuple(MODELS[name]["pde"]["grid"])
@@ -48,7 +47,7 @@ def test_invariants_of_the_multid_models(name):
     assert sol.risk[-1] < sol.risk[0] - 1e-3                      # it does learn
 
 
-def test_noisy_aw_dissipates_the_free_energy():
+def test_noisy_aw_dissipates_the_free_energy(assert_invariants):
     noisy = case(RELU_ISO, "aw", {"a": A, "r": R}, beta=200.0, **{"lambda": 0.1})
     sol = ddsolver.solve(noisy, progress=False)
     assert_invariants(sol)

@@ -1,6 +1,7 @@
-"""The noisy DD (β < ∞, MATH.md 3, 4.1, 5.1, 8): the Scharfetter–Gummel kernel, exact
-Ornstein–Uhlenbeck and heat-kernel solutions, measured orders of both integrators, the free
-energy, and the Gibbs (stationary) state against the long-time solution.
+"""The noisy DD (β < ∞, MATH.md 3, 4.1, 5.1, 8) through its integrators (ssprk3, semi-implicit):
+exact Ornstein–Uhlenbeck and heat-kernel solutions, measured orders of both integrators, the free
+energy, and the long-time solution reaching the Gibbs (stationary) state. The Scharfetter–Gummel
+kernel is tested in tests/operator/test_noise.py, the stationary solver in tests/test_stationary.py.
 
 Exact solutions. With σ(t) = t on isotropic data, v ≡ 0 and u_d ≡ 0 on the radial grid (σ is odd),
 so ψ_λ = λr²/2 and every coordinate of w is an Ornstein–Uhlenbeck process,
@@ -19,30 +20,30 @@ import pytest
 from scipy import stats
 
 import ddsolver
-from ddsolver.operator.noise import sg_matrix, sg_rhs, sg_rhs_numpy
 from ddsolver.solve import as_case, build_run
 from ddsolver.stepper.semi_implicit import SemiImplicitStepper
 from ddsolver.stepper.ssprk import ssprk3_advance
 
-from conftest import assert_invariants, make_case
-
-SHAPES = [(40, 1, 1), (12, 9, 1), (6, 5, 7)]
-SPACINGS = {1: [0.1, 1, 1], 2: [0.1, 0.2, 1], 3: [0.1, 0.2, 0.3]}
 INTEGRATORS = ["ssprk3", "semi_implicit"]
 
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def linear_case(*, beta=10.0, lam=0.5, dim=10, kappa=0.8, t_final=4.0, times=None, cells=400,
-                rmax=4.0, integrator="auto", tol=1e-7):
-    """σ(t) = t on isotropic data: the OU (λ > 0) or heat-kernel (λ = 0) radial problem."""
-    pde = {"integrator": integrator, "tol": tol,
-           "grid": {"r": {"min": 0.0, "max": rmax, "cells": cells}}}
-    if times is not None:
-        pde["snapshot_times"] = times
-    return make_case(data={"dim": dim}, network={"activation": "linear", "activation_params": {}},
-                     training={"t_final": t_final, "beta": beta, "lambda": lam},
-                     init={"kind": "gaussian", "kappa": kappa}, pde=pde)
+@pytest.fixture(name="linear_case", scope="module")
+def linear_case_fixture(make_case):
+    def linear_case(*, beta=10.0, lam=0.5, dim=10, kappa=0.8, t_final=4.0, times=None, cells=400,
+                    rmax=4.0, integrator="auto", tol=1e-7):
+        """σ(t) = t on isotropic data: the OU (λ > 0) or heat-kernel (λ = 0) radial problem."""
+        pde = {"integrator": integrator, "tol": tol,
+               "grid": {"r": {"min": 0.0, "max": rmax, "cells": cells}}}
+        if times is not None:
+            pde["snapshot_times"] = times
+        return make_case(data={"dim": dim},
+                         network={"activation": "linear", "activation_params": {}},
+                         training={"t_final": t_final, "beta": beta, "lambda": lam},
+                         init={"kind": "gaussian", "kappa": kappa}, pde=pde)
+
+    return linear_case
 
 
 def variance(t, *, beta=10.0, lam=0.5, dim=10, kappa=0.8, xi=1.0):
@@ -65,119 +66,6 @@ def l1_error(sol, k, exact):
     return float(np.abs(sol.density[k] - exact).sum() * sol.grid.cell_volume)
 
 
-def noisy_mmn_case(*, t_final=10.0, beta=400.0, lam=0.05, cells=400, rmax=8.0,
-                   integrator="auto", tol=1e-7, times=None):
-    """The 9.1 case (Δ = 0.8, piecewise-linear σ, d = 40, κ = 0.8) with noise and ridge."""
-    pde = {"integrator": integrator, "tol": tol,
-           "grid": {"r": {"min": 0.0, "max": rmax, "cells": cells}}}
-    if times is not None:
-        pde["snapshot_times"] = times
-    return make_case(training={"t_final": t_final, "beta": beta, "lambda": lam}, pde=pde)
-
-
-def random_problem(shape, seed=0):
-    rng = np.random.default_rng(seed)
-    ndim = sum(n > 1 for n in shape)
-    p = rng.random(shape) * (rng.random(shape) > 0.3)           # some empty cells
-    phi = rng.standard_normal(shape)
-    return p, phi, np.array(SPACINGS[ndim], float)
-
-
-def sg_reference_1d(p, phi, h, diffusion, beta):
-    """Independent 1-D Scharfetter–Gummel divergence written from MATH.md 5.1 (mpmath-free,
-    B(z) = z/(eᶻ − 1) by expm1): out_j = −(J_{j+½} − J_{j−½})/h, no-flux ends."""
-    z = beta * np.diff(phi)
-    bern = lambda x: np.where(x == 0, 1.0, x / np.expm1(np.where(x == 0, 1.0, x)))
-    flux = diffusion / h * (bern(z) * p[:-1] - bern(-z) * p[1:])
-    flux = np.concatenate([[0.0], flux, [0.0]])
-    return -np.diff(flux) / h
-
-
-# -- the Scharfetter–Gummel kernel -------------------------------------------------------------------
-
-@pytest.mark.parametrize("shape", SHAPES)
-def test_sg_kernel_matches_numpy_and_conserves_mass(shape):
-    p, phi, spacing = random_problem(shape)
-    out, outflow = np.empty(shape), np.empty(shape)
-    rate = sg_rhs(p, phi, spacing, 0.3, 7.0, out, outflow)
-    ref_out, ref_rate = sg_rhs_numpy(p, phi, spacing, 0.3, 7.0)
-    np.testing.assert_allclose(out, ref_out, rtol=1e-12, atol=1e-12 * np.abs(ref_out).max())
-    assert rate == pytest.approx(ref_rate, rel=1e-12)
-    assert abs(out.sum()) < 1e-13 * np.abs(out).sum()
-    # the sparse operator of the semi-implicit stepper is the same linear map
-    A = sg_matrix(phi, spacing, 0.3, 7.0)
-    np.testing.assert_allclose(A @ p.ravel(), ref_out.ravel(), rtol=1e-12,
-                               atol=1e-12 * np.abs(ref_out).max())
-    np.testing.assert_allclose(np.asarray(A.sum(axis=0)).ravel(), 0.0,
-                               atol=1e-12 * abs(A).max())       # columns sum to 0: mass
-    off = A - A.multiply(np.eye(A.shape[0], dtype=bool))
-    assert off.min() >= 0                                       # M-matrix structure
-
-
-def test_sg_kernel_matches_independent_formula():
-    """1-D, including |z| from 1e-12 (the B(0) branch) to 300 (overflow-safe branch)."""
-    rng = np.random.default_rng(5)
-    n, h = 60, 0.05
-    phi = np.cumsum(rng.standard_normal(n) * np.geomspace(1e-13, 30, n)[rng.permutation(n)])
-    p = rng.random(n)
-    out, outflow = np.empty((n, 1, 1)), np.empty((n, 1, 1))
-    sg_rhs(p.reshape(n, 1, 1), phi.reshape(n, 1, 1), np.array([h, 1.0, 1.0]), 0.2, 10.0, out,
-           outflow)
-    ref = sg_reference_1d(p, phi, h, 0.2, 10.0)
-    np.testing.assert_allclose(out.ravel(), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
-
-
-@pytest.mark.parametrize("shape", SHAPES)
-def test_gibbs_state_of_frozen_potential_is_steady(shape):
-    """p ∝ exp(−βφ): every SG flux vanishes, so L(p) = 0 to round-off relative to the gross
-    fluxes (MATH.md 5.1), in the compiled kernel, its twin and the sparse matrix."""
-    _, phi, spacing = random_problem(shape, seed=7)
-    beta, diffusion = 3.0, 0.4                   # β φ spans about ±10: p over ~9 decades
-    p = np.exp(-beta * phi)
-    p /= p.sum()
-    out, outflow = np.empty(shape), np.empty(shape)
-    sg_rhs(p, phi, spacing, diffusion, beta, out, outflow)
-    gross = np.abs(outflow).max()
-    assert np.abs(out).max() <= 1e-13 * gross, np.abs(out).max() / gross
-    ref_out, _ = sg_rhs_numpy(p, phi, spacing, diffusion, beta)
-    assert np.abs(ref_out).max() <= 1e-13 * gross, np.abs(ref_out).max() / gross
-    A = sg_matrix(phi, spacing, diffusion, beta)
-    assert np.abs(A @ p.ravel()).max() <= 1e-13 * gross
-    # and away from it the flux is not zero: the test is not vacuous
-    sg_rhs(np.full(shape, 1.0 / p.size), phi, spacing, diffusion, beta, out, outflow)
-    assert np.abs(out).max() > 1e-2 * np.abs(outflow).max()
-
-
-@pytest.mark.parametrize("shape", SHAPES)
-def test_sg_positivity_bound_is_sharp(shape):
-    """Forward Euler with Δt = 1/rate keeps p ≥ 0; Δt = 1.05/rate does not. Sharpness needs the
-    cell with the largest rate to get no inflow, so one test density has mass only on every other
-    cell (a checkerboard), the other is random with empty cells."""
-    _, phi, spacing = random_problem(shape, seed=3)
-    phi *= 3
-    out, outflow = np.empty(shape), np.empty(shape)
-    random_p = random_problem(shape, seed=4)[0]
-    rate = sg_rhs(random_p, phi, spacing, 0.5, 2.0, out, outflow)
-    assert np.min(random_p + (1 - 1e-9) / rate * out) >= 0
-    checker = np.indices(shape).sum(axis=0) % 2 == 0
-    p = np.where(checker, np.random.default_rng(6).random(shape) + 0.5, 0.0)
-    rate = sg_rhs(p, phi, spacing, 0.5, 2.0, out, outflow)
-    assert np.min(p + (1 - 1e-9) / rate * out) >= 0
-    assert np.min(p + 1.05 / rate * out) < 0
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_semi_discrete_free_energy_decays(seed):
-    """dF/dt = Σ_j (Φ_j + (1/β)(log p_j + 1)) L(p)_j |cell| ≤ 0 for a frozen potential
-    (the SG flux and the gradient of F have opposite signs on every face)."""
-    rng = np.random.default_rng(seed)
-    shape, beta = (50, 1, 1), 5.0
-    p = rng.random(shape) + 1e-3
-    phi = rng.standard_normal(shape)
-    out, _ = sg_rhs_numpy(p, phi, np.array([0.1, 1.0, 1.0]), 0.3, beta)
-    assert np.sum((phi + (np.log(p) + 1) / beta) * out) <= 0
-
-
 # -- Ornstein–Uhlenbeck: exact Gaussian ------------------------------------------------------------
 
 OU_TIMES = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0])
@@ -185,7 +73,7 @@ OU_TIMES = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0])
 
 @pytest.mark.parametrize("integrator, tol, l1_tol", [("ssprk3", 1e-8, 8e-4),
                                                      ("semi_implicit", 1e-7, 1.5e-3)])
-def test_ou_follows_exact_gaussian(integrator, tol, l1_tol):
+def test_ou_follows_exact_gaussian(integrator, tol, l1_tol, assert_invariants, linear_case):
     """d = 10, β = 10, λ = 0.5, κ = 0.8: s relaxes from 0.064 to 0.2 at rate 4λ = 2. The density
     matches the exact chi law in L1 and E r² = d s(t) (cell-centre quadrature of both)."""
     sol = ddsolver.solve(linear_case(times=OU_TIMES, integrator=integrator, tol=tol, cells=200))
@@ -207,7 +95,7 @@ def test_ou_follows_exact_gaussian(integrator, tol, l1_tol):
     np.testing.assert_allclose(sol.moment("r", 2), 10 * variance(sol.t), rtol=2 * l1_tol)
 
 
-def test_ou_long_time_and_stationary_are_the_gibbs_gaussian():
+def test_ou_long_time_and_stationary_are_the_gibbs_gaussian(assert_invariants, linear_case):
     """At t = 20 (e^{−40} from the start) both integrators and ``stationary`` give variance
     1/(βλ) per coordinate; the time-dependent solutions reach the discrete Gibbs state of
     ``stationary`` to round-off, and F(t) decreases to F(Gibbs), its minimum. A 100-cell grid
@@ -234,7 +122,7 @@ def test_ou_long_time_and_stationary_are_the_gibbs_gaussian():
 
 # -- heat kernel: spatial order, and time order of both integrators ---------------------------------
 
-def test_heat_kernel_spatial_order():
+def test_heat_kernel_spatial_order(assert_invariants, linear_case):
     """λ = 0: s(t) = s_0 + 4ξt/β. With a tight time tolerance (ssprk3) the L1 error against the
     exact cell averages at t = 1 falls at order ≥ 1.8 in h, and so does the error of E r²."""
     errors, m2_errors = [], []
@@ -281,7 +169,7 @@ def forced_steps(case, integrator, dt, t_end):
 @pytest.mark.parametrize("integrator, dts, min_order", [
     ("ssprk3", [0.005, 0.0025, 0.00125], 2.7),
     ("semi_implicit", [0.02, 0.01, 0.005, 0.0025], 0.9)])
-def test_time_order_with_forced_steps(integrator, dts, min_order):
+def test_time_order_with_forced_steps(integrator, dts, min_order, noisy_mmn_case):
     """On the noisy 9.1 case (nonlinear ψ, 200 cells) over t ∈ [0, 1]: L1 and risk errors against
     a fine ssprk3 reference on the same grid fall at order ≈ 3 (ssprk3) and ≈ 1 (semi-implicit,
     ψ frozen over the step). The explicit steps stay below the positivity bound 1/rate ≈ 0.006
@@ -304,7 +192,7 @@ def test_time_order_with_forced_steps(integrator, dts, min_order):
 @pytest.mark.parametrize("integrator, tols, min_slope", [
     ("ssprk3", (1e-8, 1e-9, 1e-10, 1e-11), 2.3),
     ("semi_implicit", (1e-4, 1e-5, 1e-6, 1e-7), 0.9)])
-def test_tolerance_controls_the_error(integrator, tols, min_slope):
+def test_tolerance_controls_the_error(integrator, tols, min_slope, linear_case):
     """Through ``solve``: tightening ``pde.tol`` reduces the L1 error at t = 1 of the OU problem
     (60 cells, against ssprk3 at tol 1e-14 on the same grid) like steps^(−order). ``pde.tol``
     bounds the local error per step, so the global error is not ≤ tol in general: ssprk3
@@ -327,10 +215,10 @@ def test_tolerance_controls_the_error(integrator, tols, min_slope):
     assert slope >= min_slope, (slope, errors, steps)
 
 
-# -- the noisy 9.1 case: free energy, mass, positivity, integrators, stationary -------------------
+# -- the noisy 9.1 case: free energy, mass, positivity, integrators -------------------------------
 
 @pytest.mark.parametrize("integrator", INTEGRATORS)
-def test_noisy_mmn_free_energy_mass_positivity(integrator):
+def test_noisy_mmn_free_energy_mass_positivity(integrator, assert_invariants, noisy_mmn_case):
     sol = ddsolver.solve(noisy_mmn_case(integrator=integrator, t_final=5.0, cells=200, tol=1e-6))
     assert_invariants(sol)
     assert sol.free_energy is not None and sol.free_energy[-1] < sol.free_energy[0]
@@ -352,14 +240,14 @@ TIMES_10 = np.linspace(0, 5, 11)
 
 
 @pytest.fixture(scope="module")
-def noisy_reference():
+def noisy_reference(noisy_mmn_case):
     """The noisy 9.1 case (200 cells) to t = 5 by ssprk3 at tol 1e-12 (global error ≪ 1e-9)."""
     return ddsolver.solve(noisy_mmn_case(times=TIMES_10, t_final=5.0, cells=200,
                                          integrator="ssprk3", tol=1e-12))
 
 
 @pytest.fixture(scope="module")
-def noisy_runs():
+def noisy_runs(noisy_mmn_case):
     return {integrator: ddsolver.solve(noisy_mmn_case(times=TIMES_10, t_final=5.0, cells=200,
                                                       integrator=integrator, tol=1e-7))
             for integrator in INTEGRATORS}
@@ -371,7 +259,8 @@ def _errors(sol, ref):
 
 
 @pytest.mark.parametrize("integrator", INTEGRATORS)
-def test_noisy_error_within_accumulated_local_tolerance(integrator, noisy_runs, noisy_reference):
+def test_noisy_error_within_accumulated_local_tolerance(integrator, noisy_runs, noisy_reference,
+                                                        assert_invariants):
     """``pde.tol`` bounds the L1 error committed per step, so on this dissipative problem the
     global L1 error at any snapshot is at most steps × tol (measured with 400 cells, t ≤ 10,
     tol = 1e-7: ssprk3 risk/L1 errors 1.3e-9/5.6e-8 in 7871 steps, bound by positivity, not by
@@ -395,72 +284,3 @@ def test_ssprk3_meets_requested_tolerance_and_semi_implicit_its_first_order_boun
     print("errors (risk, L1)", errors)
     assert errors["ssprk3"][0] <= 1e-6, errors
     assert errors["semi_implicit"][0] <= 2 * np.sqrt(1e-7), errors
-
-
-@pytest.mark.parametrize("integrator", [
-    "semi_implicit", pytest.param("ssprk3", marks=pytest.mark.slow)])
-def test_stationary_matches_long_time_solution(integrator):
-    """Acceptance of issue 4: the Gibbs solver and the long-time solution agree to 1e-6 in risk.
-    β = 400 with λ = 0.2 (the ridge makes the Gibbs state unimodal enough to be reached: the
-    risk gap is 3e-4 at t = 10, 8e-10 at t = 50, round-off from t = 100). F decreases to
-    F(Gibbs), the minimum of the (convex) discrete free energy."""
-    case = noisy_mmn_case(t_final=200.0, lam=0.2, times=[0, 10, 50, 100, 200],
-                          integrator=integrator)
-    gibbs = ddsolver.stationary(case)
-    assert gibbs.attrs["converged"], gibbs.attrs
-    sol = ddsolver.solve(case)
-    assert_invariants(sol)
-    print("risk", sol.risk - gibbs.risk[0], "F", sol.free_energy - gibbs.free_energy[0],
-          gibbs.attrs, "steps", sol.diagnostics["steps"])
-    assert abs(sol.risk[-1] - gibbs.risk[0]) < 1e-6
-    # F(Gibbs) is the minimum; 1e-10 allows for the ~1e-11 mass lost to round-off over the
-    # ~10⁵ explicit steps (a density of mass 1 − δ has F lower by about δ log-terms)
-    assert np.all(sol.free_energy >= gibbs.free_energy[0] - 1e-10)
-    assert np.abs(sol.density[-1] - gibbs.density[0]).sum() * sol.grid.cell_volume < 1e-6
-
-
-@pytest.mark.slow
-def test_lambda_005_case_is_metastable():
-    """With λ = 0.05 (β = 400) the time-dependent solution does not reach the Gibbs state on any
-    practical horizon: by t = 100 it is steady to 8 digits, but with two populations (near r ≈ 0.4
-    and r ≈ 3.6) whose chemical potentials log p + βΦ differ by ≈ 15.6, linked through a barrier
-    where p ~ 1e-10; its risk stays ≈ 2.2e-3 above the Gibbs risk (0.24326 vs 0.24110) and F
-    above F(Gibbs), as it must. The same holds for β = 50, 100, 200 at t = 400 (gaps 0.04 to
-    0.06). This is physics (exponentially slow barrier crossing), not a solver error; the
-    acceptance test above uses λ = 0.2."""
-    case = noisy_mmn_case(t_final=300.0, times=[0, 100, 200, 300])
-    gibbs = ddsolver.stationary(case)
-    sol = ddsolver.solve(case)
-    assert_invariants(sol)
-    assert np.all(sol.free_energy > gibbs.free_energy[0])
-    assert sol.risk[-1] - gibbs.risk[0] > 1e-3
-    assert abs(sol.risk[-1] - sol.risk[1]) < 1e-6                    # but it looks steady
-
-
-def test_stationary_is_the_self_consistent_discrete_gibbs_state():
-    """ρ* ∝ exp(−βΦ(ρ*)) on the grid: the SG operator of its own potential annihilates it."""
-    case = as_case(noisy_mmn_case())
-    gibbs = ddsolver.stationary(case)
-    assert gibbs.attrs["converged"] and gibbs.attrs["residual"] <= case["pde"]["stationary_tol"]
-    grid, _, run = build_run(case)
-    pot = run.potential
-    p = gibbs.density[0].reshape(run.p.shape)
-    phi = (pot.base + pot.features.T @ pot.moments(gibbs.density[0])).reshape(p.shape)
-    out, _ = sg_rhs_numpy(p, phi, run.spacing, 2.0 / 400, 400.0)
-    q = np.exp(-400 * (phi - phi.min()))
-    q /= q.sum() * grid.cell_volume
-    assert np.abs(q - p).sum() * grid.cell_volume < 1e-9
-    assert np.abs(out).sum() * grid.cell_volume < 1e-8 * (2.0 / 400) / grid.cell_volume**2
-
-
-@pytest.mark.parametrize("dim, lam, beta, cells, r_max", [(10, 0.3, 100.0, 200, 4.0),
-                                                         (40, 0.1, 400.0, 800, 8.0),
-                                                         (20, 0.2, 400.0, 800, 8.0)])
-def test_stationary_newton_converges_to_round_off(dim, lam, beta, cells, r_max):
-    """Cases where Newton used to stall at a residual of 1e-9–1e-11 (the Armijo test on H fell
-    below round-off): now each converges to stationary_tol = 1e-12 in a handful of iterations."""
-    case = make_case(data={"dim": dim}, training={"t_final": 1.0, "beta": beta, "lambda": lam},
-                     pde={"grid": {"r": {"min": 0.0, "max": r_max, "cells": cells}}})
-    sol = ddsolver.stationary(case)
-    assert sol.attrs["converged"] and sol.attrs["iterations"] <= 20, sol.attrs
-    assert sol.attrs["status"] == "complete"

@@ -1,6 +1,7 @@
-"""Spectral schemes on bounded intervals (Chebyshev) and their time stepping: collocation
-building blocks against exact integrals, the noisy radial DD against its exact Gaussian solution
-(spectral convergence, ξ(t) by time change) and against finite volumes (MATH.md 3, 4.1, 5.2)."""
+"""Spectral schemes on bounded intervals (Chebyshev) and their time stepping
+(ddsolver.stepper.spectral): the noisy radial DD against its exact Gaussian solution (spectral
+convergence, ξ(t) by time change) and against finite volumes (MATH.md 3, 4.1, 5.2); the monitors
+and the case errors of the scheme."""
 
 import logging
 import math
@@ -8,105 +9,31 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from conftest import make_case
-from numpy.polynomial import chebyshev as cheb
 from scipy import integrate, stats
-from scipy.linalg import expm
 
 from ddsolver import solve
 from ddsolver.case import normalize_case
 from ddsolver.errors import CaseError
-from ddsolver.operator.chebyshev import (
-    cell_average_matrix,
-    clenshaw_curtis_weights,
-    differentiation_matrix,
-    lobatto_nodes,
-)
-from ddsolver.operator.fourier import cell_average_matrix as fourier_average
-from ddsolver.problem.schedule import Schedule
 from ddsolver.solve import build_run
-from ddsolver.stepper.imex import etdrk4_coefficients, phi_functions
 
 BETA, LAM, DIM, KAPPA = 10.0, 0.5, 10, 0.8
 
 
-# --- collocation building blocks ------------------------------------------------------------
-
-def test_chebyshev_blocks_are_exact_on_polynomials():
-    n, lo, hi = 11, 0.3, 2.7
-    rng = np.random.default_rng(1)
-    coef = rng.standard_normal(n)                      # degree n − 1 in the mapped variable
-    poly = cheb.Chebyshev(coef, domain=[lo, hi])
-    r = lobatto_nodes(n, lo, hi)
-    assert r[0] == lo and math.isclose(r[-1], hi) and np.all(np.diff(r) > 0)
-    np.testing.assert_allclose(differentiation_matrix(n, lo, hi) @ poly(r), poly.deriv()(r),
-                               atol=1e-11 * np.abs(poly.deriv()(r)).max())
-    antiderivative = poly.integ()
-    np.testing.assert_allclose(clenshaw_curtis_weights(n, lo, hi) @ poly(r),
-                               antiderivative(hi) - antiderivative(lo), rtol=1e-13)
-    edges = np.sort(np.concatenate([[lo, hi], rng.uniform(lo, hi, 7)]))
-    exact = np.diff(antiderivative(edges)) / np.diff(edges)
-    np.testing.assert_allclose(cell_average_matrix(n, lo, hi, edges) @ poly(r), exact,
-                               atol=1e-12 * np.abs(exact).max())
-
-
-def test_clenshaw_curtis_converges_on_smooth_functions():
-    errors = [abs(clenshaw_curtis_weights(n, 0.0, 3.0) @ np.exp(-lobatto_nodes(n, 0.0, 3.0)**2)
-                  - 0.5 * math.sqrt(math.pi) * math.erf(3.0)) for n in (6, 10, 14, 22)]
-    assert errors[-1] < 1e-12 and all(b < a / 10 for a, b in pairwise(errors[:3]))
-
-
-def test_fourier_cell_averages_exact_for_trigonometric_polynomials():
-    n, offset = 16, -math.pi + math.pi / 16
-    phi = offset + 2 * math.pi * np.arange(n) / n
-    edges = np.linspace(-math.pi, math.pi, 41)
-
-    def f(x):
-        return 1 + 0.3 * np.cos(3 * x) + 0.2 * np.sin(7 * x)
-
-    def antiderivative(x):
-        return x + 0.1 * np.sin(3 * x) - 0.2 / 7 * np.cos(7 * x)
-    exact = np.diff(antiderivative(edges)) / np.diff(edges)
-    np.testing.assert_allclose(fourier_average(n, offset, edges) @ f(phi), exact, atol=1e-14)
-
-
-def test_phi_functions_match_eigen_formulas():
-    rng = np.random.default_rng(2)
-    M = rng.standard_normal((6, 6))
-    A = -(M @ M.T) - np.eye(6)                          # symmetric negative definite
-    lam, S = np.linalg.eigh(A)
-    phis = [np.exp(lam), np.expm1(lam) / lam, (np.expm1(lam) - lam) / lam**2,
-            (np.expm1(lam) - lam - lam**2 / 2) / lam**3]
-    for got, want in zip(phi_functions(A), phis):
-        np.testing.assert_allclose(got, S @ np.diag(want) @ S.T, atol=1e-12)
-    np.testing.assert_allclose(phi_functions(A)[0], expm(A), atol=1e-13)
-
-
-def test_block_coefficients_equal_diagonal_contour_coefficients():
-    symbols, h = -np.array([0.0, 0.3, 4.0, 90.0]), 0.07
-    blocks = np.stack([np.diag(symbols)])
-    for diagonal, block in zip(etdrk4_coefficients(symbols, h), etdrk4_coefficients(blocks, h)):
-        np.testing.assert_allclose(np.diag(block[0]), diagonal, rtol=1e-10, atol=1e-14)
-
-
-def test_schedule_integral_matches_quadrature():
-    for schedule in (Schedule("constant", 1.7), Schedule("power", 2.0, 0.25, 1.0),
-                     Schedule("power", 0.5, 1.0, 3.0), Schedule("power", 1.0, 1.5, 0.5)):
-        for t in (0.3, 2.0, 11.0):
-            want = integrate.quad(schedule, 0, t, epsabs=1e-13)[0]
-            assert math.isclose(float(schedule.integral(t)), want, rel_tol=1e-11)
-
-
 # --- the noisy radial DD with linear units: exact Gaussian law of w -------------------------
 
-def linear_case(cells, *, rmax=4.5, rmin=0.0, schedule=None, t_final=2.0, tol=1e-10):
-    training = {"t_final": t_final, "beta": BETA, "lambda": LAM}
-    if schedule is not None:
-        training["schedule"] = schedule
-    return make_case(data={"dim": DIM}, network={"activation": "linear", "activation_params": {}},
-                     training=training, init={"kind": "gaussian", "kappa": KAPPA},
-                     pde={"scheme": "spectral", "tol": tol, "snapshot_times": [0.0, t_final],
-                          "grid": {"r": {"min": rmin, "max": rmax, "cells": cells}}})
+@pytest.fixture(name="linear_case", scope="module")
+def linear_case_fixture(make_case):
+    def linear_case(cells, *, rmax=4.5, rmin=0.0, schedule=None, t_final=2.0, tol=1e-10):
+        training = {"t_final": t_final, "beta": BETA, "lambda": LAM}
+        if schedule is not None:
+            training["schedule"] = schedule
+        return make_case(data={"dim": DIM},
+                         network={"activation": "linear", "activation_params": {}},
+                         training=training, init={"kind": "gaussian", "kappa": KAPPA},
+                         pde={"scheme": "spectral", "tol": tol, "snapshot_times": [0.0, t_final],
+                              "grid": {"r": {"min": rmin, "max": rmax, "cells": cells}}})
+
+    return linear_case
 
 
 def exact_radial_density(r, tau):
@@ -123,7 +50,7 @@ def nodal_error(case, tau):
     return np.abs(p - exact_radial_density(run.op.r, tau)).max(), run
 
 
-def test_chebyshev_converges_spectrally_to_the_exact_solution():
+def test_chebyshev_converges_spectrally_to_the_exact_solution(linear_case):
     errors = []
     for n in (16, 24, 32, 40, 48, 56):
         error, run = nodal_error(linear_case(n), 2.0)
@@ -134,14 +61,14 @@ def test_chebyshev_converges_spectrally_to_the_exact_solution():
     assert all(b < a / 5 for a, b in pairwise(errors[1:])), errors
 
 
-def test_time_dependent_step_size_by_time_change():
+def test_time_dependent_step_size_by_time_change(linear_case):
     schedule = {"kind": "power", "value": 1.0, "exponent": 0.5, "offset": 1.0}
     tau = integrate.quad(lambda s: (1 + s) ** -0.5, 0, 3.0)[0]
     error, _ = nodal_error(linear_case(56, schedule=schedule, t_final=3.0), tau)
     assert error < 2e-7
 
 
-def test_spectral_solve_keeps_its_invariants_and_stores_cell_averages(tmp_path):
+def test_spectral_solve_keeps_its_invariants_and_stores_cell_averages(tmp_path, linear_case):
     sol = solve(linear_case(56), tmp_path / "spec.h5", progress=False)
     np.testing.assert_allclose(sol.mass, 1.0, atol=1e-11)
     assert sol.grid.shape == (8 * 56,) and sol.attrs["integrator"] == "etdrk4"
@@ -157,13 +84,18 @@ def test_spectral_solve_keeps_its_invariants_and_stores_cell_averages(tmp_path):
 
 # --- against finite volumes on the noisy MMN 9.1 problem ------------------------------------
 
-def mmn_noisy(scheme, cells):
-    return make_case(training={"t_final": 2.0, "beta": 400.0, "lambda": 0.05},
-                     pde={"scheme": scheme, "tol": 1e-9, "snapshot_times": [0.0, 0.5, 1.0, 2.0],
-                          "grid": {"r": {"min": 0.0, "max": 4.0, "cells": cells}}})
+@pytest.fixture(name="mmn_noisy", scope="module")
+def mmn_noisy_fixture(make_case):
+    def mmn_noisy(scheme, cells):
+        return make_case(training={"t_final": 2.0, "beta": 400.0, "lambda": 0.05},
+                         pde={"scheme": scheme, "tol": 1e-9,
+                              "snapshot_times": [0.0, 0.5, 1.0, 2.0],
+                              "grid": {"r": {"min": 0.0, "max": 4.0, "cells": cells}}})
+
+    return mmn_noisy
 
 
-def test_finite_volumes_converge_to_the_spectral_solution():
+def test_finite_volumes_converge_to_the_spectral_solution(mmn_noisy):
     spectral = solve(mmn_noisy("spectral", 96), progress=False)
     finer = solve(mmn_noisy("spectral", 128), progress=False)
     assert np.abs(spectral.risk - finer.risk).max() < 1e-6       # spectral: converged
@@ -175,7 +107,7 @@ def test_finite_volumes_converge_to_the_spectral_solution():
 
 # --- monitors and errors --------------------------------------------------------------------
 
-def test_under_resolved_spectral_solve_warns(caplog):
+def test_under_resolved_spectral_solve_warns(caplog, linear_case, mmn_noisy):
     case = mmn_noisy("spectral", 64)            # the r = 0 node undershoots to −0.2 max p
     with caplog.at_level(logging.WARNING, logger="ddsolver"):
         solve(case, progress=False)
@@ -186,7 +118,7 @@ def test_under_resolved_spectral_solve_warns(caplog):
     assert not caplog.records
 
 
-def test_unresolved_spectral_solve_stops_with_one_line():
+def test_unresolved_spectral_solve_stops_with_one_line(make_case):
     from ddsolver.errors import NumericalError
     case = make_case(training={"t_final": 1.0},                    # noiseless 9.1: sharpens
                      pde={"scheme": "spectral", "snapshot_times": [0.0, 0.5, 1.0],
@@ -200,14 +132,14 @@ def test_unresolved_spectral_solve_stops_with_one_line():
     ({"pde": {"scheme": "fv", "integrator": "etdrk4"}}, "pde.integrator"),
     ({"pde": {"scheme": "spectral", "integrator": "ssprk3"}}, "pde.integrator"),
 ])
-def test_spectral_case_errors(tables, key):
+def test_spectral_case_errors(tables, key, make_case):
     case = make_case(**{name: dict(entries) for name, entries in tables.items()})
     case["pde"].setdefault("scheme", "spectral")
     with pytest.raises(CaseError, match=key):
         normalize_case(case)
 
 
-def test_spectral_needs_a_density():
+def test_spectral_needs_a_density(make_case):
     case = make_case(init={"kind": "point", "kappa": 1.0}, pde={"scheme": "spectral"})
     with pytest.raises(CaseError, match="init"):
         build_run(normalize_case(case))
