@@ -4,12 +4,12 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate
 
 from ddsolver.problem.activations import make_activation
 from ddsolver.problem.data import IsotropicGaussians
-from ddsolver.reduction.cosine import even_cosine_moments
 from ddsolver.reduction.radial import RadialReduction
+
+from .helpers import PROBE_R, check_against_monte_carlo
 
 MMN = dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5)
 
@@ -17,19 +17,6 @@ MMN = dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5)
 def reduction(dim, activation="piecewise_linear", params=MMN, **kw):
     return RadialReduction(make_activation(activation, params), IsotropicGaussians(0.8, dim), dim,
                            probe_r=np.linspace(0, 4, 81), **kw)
-
-
-@pytest.mark.parametrize("dim", [3, 4, 10, 40])
-def test_cosine_moments_against_quadrature(dim):
-    weight = lambda c: (1 - c * c) ** ((dim - 3) / 2)
-    norm = integrate.quad(weight, -1, 1)[0]
-    for m, value in enumerate(even_cosine_moments(dim, 5)):
-        expected = integrate.quad(lambda c: c ** (2 * m) * weight(c), -1, 1)[0] / norm
-        assert value == pytest.approx(expected, rel=1e-10)
-
-
-def test_cosine_moments_infinite_dimension():
-    assert even_cosine_moments(math.inf, 3).tolist() == [1.0, 0.0, 0.0, 0.0]
 
 
 def monte_carlo_kernel(red, r1, r2, n=400_000, seed=0):
@@ -77,6 +64,12 @@ def test_potential_v_against_monte_carlo():
     for r in (0.3, 1.0, 2.5):
         values = -y * red.activation.sigma(r * x @ (w / np.linalg.norm(w)))
         assert red.v(r) == pytest.approx(values.mean(), abs=5 * values.std() / math.sqrt(n))
+
+
+def test_radial_diagonal_against_monte_carlo():
+    red = RadialReduction(make_activation("piecewise_linear", MMN), IsotropicGaussians(0.6, 5), 5,
+                          probe_r=PROBE_R, tol=1e-6, max_terms=100)
+    check_against_monte_carlo(red, (1.3,), (0.6,))
 
 
 def test_truncation_meets_its_bound():
