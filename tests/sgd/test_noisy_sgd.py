@@ -12,7 +12,8 @@ mean m, which the gradient noise does feed: to first order in s,
 
     E w_ij² = (1 − 1/N) σ_s² + V_m,   V_m ≈ (1/(βN) + s c)/(λ + c),   c = E x_j² = (τ₊² + τ₋²)/2.
 
-Both tend to 1/(βλ) as N → ∞, s → 0: the PDE's Gibbs variance (tests/test_noisy.py).
+Both tend to 1/(βλ) as N → ∞, s → 0: the PDE's Gibbs variance
+(tests/stepper/test_noisy_integrators.py).
 """
 
 import math
@@ -24,8 +25,6 @@ from ddsolver.problem.activations import make_activation
 from ddsolver.problem.pointwise import pointwise_args
 from ddsolver.sgd.online import online_sgd
 from ddsolver.sgd.run import simulate
-
-from conftest import make_case
 
 CONSTANT = (0, 1.0, 1.0, 0.0)
 TAUS = np.array([1.8, 0.2])                        # Δ = 0.8
@@ -93,10 +92,10 @@ def test_noisy_sgd_without_ridge_spreads_like_the_heat_kernel():
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_simulate_noisy_linear_follows_the_ou_law(seed):
+def test_simulate_noisy_linear_follows_the_ou_law(seed, make_case):
     """Through ``simulate``: the mean of r_i² over N = 200 units follows the PDE's d·s(t) of the
-    OU problem (tests/test_noisy.py) with the finite-N, finite-s corrections of the module
-    docstring, at t = 0.25 … 4 (β = 10, λ = 0.5, d = 10, ε = 1e-3)."""
+    OU problem (tests/stepper/test_noisy_integrators.py) with the finite-N, finite-s corrections
+    of the module docstring, at t = 0.25 … 4 (β = 10, λ = 0.5, d = 10, ε = 1e-3)."""
     n, d, lam, beta, eps, kappa = 200, 10, 0.5, 10.0, 1e-3, 0.8
     times = np.array([0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
     case = make_case(data={"dim": d}, network={"activation": "linear", "activation_params": {}},

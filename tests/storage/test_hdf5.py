@@ -16,7 +16,7 @@ from ddsolver.case import case_to_json
 from ddsolver.grid import CartesianGrid
 from ddsolver.storage import FORMAT_VERSION, SolutionWriter, check_output_path, load
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 CASE = {"data": {"kind": "isotropic_gaussians", "delta": 0.8, "dim": 40},
         "network": {"activation": "relu"},
         "training": {"t_final": 1},

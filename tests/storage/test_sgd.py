@@ -15,7 +15,7 @@ from ddsolver.case import case_to_json
 from ddsolver.sgd.run import SgdResult
 from ddsolver.storage import SgdWriter, load, load_sgd
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 N, D = 20, 5
 CASE = {"data": {"kind": "isotropic_gaussians", "delta": 0.8, "dim": D},
         "network": {"activation": "relu"},
