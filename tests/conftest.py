@@ -1,4 +1,7 @@
-"""Shared helpers: small cases and the invariants every solve must satisfy."""
+"""Shared fixtures: small cases and the invariants every solve must satisfy.
+
+Tests take them as arguments (``def test_x(make_case, assert_invariants)``); no test module
+imports from this file."""
 
 import copy
 
@@ -47,6 +50,36 @@ def assert_invariants(sol, mass_tol=1e-11, monotone_risk=None):
         assert np.all(np.isfinite(free_energy)), free_energy
         scale = np.abs(free_energy).max()
         assert np.all(np.diff(free_energy) <= 1e-12 * scale), np.diff(free_energy).max()
+
+
+def noisy_mmn_case(*, t_final=10.0, beta=400.0, lam=0.05, cells=400, rmax=8.0,
+                   integrator="auto", tol=1e-7, times=None):
+    """The 9.1 case (Δ = 0.8, piecewise-linear σ, d = 40, κ = 0.8) with noise and ridge."""
+    pde = {"integrator": integrator, "tol": tol,
+           "grid": {"r": {"min": 0.0, "max": rmax, "cells": cells}}}
+    if times is not None:
+        pde["snapshot_times"] = times
+    return make_case(training={"t_final": t_final, "beta": beta, "lambda": lam}, pde=pde)
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+@pytest.fixture(name="make_case", scope="session")
+def make_case_fixture():
+    """The factory ``make_case(**tables)`` above."""
+    return make_case
+
+
+@pytest.fixture(name="assert_invariants", scope="session")
+def assert_invariants_fixture():
+    """The check ``assert_invariants(sol, mass_tol=1e-11, monotone_risk=None)`` above."""
+    return assert_invariants
+
+
+@pytest.fixture(name="noisy_mmn_case", scope="session")
+def noisy_mmn_case_fixture():
+    """The factory ``noisy_mmn_case(**options)`` above."""
+    return noisy_mmn_case
 
 
 @pytest.fixture

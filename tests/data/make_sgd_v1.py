@@ -1,4 +1,4 @@
-"""Write ``sgd_v1.h5``, the format-version-1 fixture of tests/test_sgd_storage.py.
+"""Write ``sgd_v1.h5``, the format-version-1 fixture of tests/storage/test_sgd.py.
 
 Kept to show how the fixture was made. Do not rerun it to "fix" a failing test: the fixture
 stands for files users already have. A new format version gets a new fixture next to it.

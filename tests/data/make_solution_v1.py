@@ -1,4 +1,4 @@
-"""Write ``solution_v1.h5``, the format-version-1 fixture of tests/test_storage.py.
+"""Write ``solution_v1.h5``, the format-version-1 fixture of tests/storage/test_hdf5.py.
 
 Kept to show how the fixture was made. Do not rerun it to "fix" a failing test: the fixture
 stands for files users already have. A new format version gets a new fixture next to it.

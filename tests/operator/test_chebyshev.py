@@ -1,0 +1,39 @@
+"""Chebyshev collocation on bounded intervals (ddsolver.operator.chebyshev): differentiation,
+Clenshaw–Curtis weights and cell averages against exact integrals of polynomials."""
+
+import math
+from itertools import pairwise
+
+import numpy as np
+from numpy.polynomial import chebyshev as cheb
+
+from ddsolver.operator.chebyshev import (
+    cell_average_matrix,
+    clenshaw_curtis_weights,
+    differentiation_matrix,
+    lobatto_nodes,
+)
+
+
+def test_chebyshev_blocks_are_exact_on_polynomials():
+    n, lo, hi = 11, 0.3, 2.7
+    rng = np.random.default_rng(1)
+    coef = rng.standard_normal(n)                      # degree n − 1 in the mapped variable
+    poly = cheb.Chebyshev(coef, domain=[lo, hi])
+    r = lobatto_nodes(n, lo, hi)
+    assert r[0] == lo and math.isclose(r[-1], hi) and np.all(np.diff(r) > 0)
+    np.testing.assert_allclose(differentiation_matrix(n, lo, hi) @ poly(r), poly.deriv()(r),
+                               atol=1e-11 * np.abs(poly.deriv()(r)).max())
+    antiderivative = poly.integ()
+    np.testing.assert_allclose(clenshaw_curtis_weights(n, lo, hi) @ poly(r),
+                               antiderivative(hi) - antiderivative(lo), rtol=1e-13)
+    edges = np.sort(np.concatenate([[lo, hi], rng.uniform(lo, hi, 7)]))
+    exact = np.diff(antiderivative(edges)) / np.diff(edges)
+    np.testing.assert_allclose(cell_average_matrix(n, lo, hi, edges) @ poly(r), exact,
+                               atol=1e-12 * np.abs(exact).max())
+
+
+def test_clenshaw_curtis_converges_on_smooth_functions():
+    errors = [abs(clenshaw_curtis_weights(n, 0.0, 3.0) @ np.exp(-lobatto_nodes(n, 0.0, 3.0)**2)
+                  - 0.5 * math.sqrt(math.pi) * math.erf(3.0)) for n in (6, 10, 14, 22)]
+    assert errors[-1] < 1e-12 and all(b < a / 10 for a, b in pairwise(errors[:3]))
