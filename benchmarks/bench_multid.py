@@ -18,8 +18,9 @@ the minimum over repeats (the machine may be shared). The potential's two matrix
 go to BLAS, whose own thread pool competes with numba's: it is limited to one thread here
 (OPENBLAS_NUM_THREADS = 1 unless set), so "threads" counts numba's threads only; the column
 "potential" is the share of the 1-thread time spent in ``lowrank_potential``. Memory per cell:
-bytes of the arrays held by the FiniteVolumeRun and its LowRankPotential plus the scratch arrays ``ssprk3_advance``
-allocates (measured with tracemalloc on its Python function), divided by the cells.
+bytes of the arrays held by the FiniteVolumeRun and its LowRankPotential plus the scratch arrays
+``ssprk3_advance`` allocates (measured with tracemalloc on its Python function), divided by the
+cells.
 
 ``time_case(path)`` times a whole case file end to end in fresh processes, one per thread count
 (NUMBA_NUM_THREADS = 1, 2): set-up, compile/load, run time and the cost per step and cell. It is

@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 from scipy import integrate, stats
-from scipy.special import betainc, gammaln, ndtr, roots_genlaguerre
 from scipy.special import beta as beta_function
+from scipy.special import betainc, gammaln, ndtr, roots_genlaguerre
 
 MMN = dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5)
 

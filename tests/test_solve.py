@@ -14,7 +14,6 @@ from ddsolver.problem.activations import make_activation
 
 from .mmn_reference import mmn_initial_risk, mmn_particle_risk
 
-
 MMN = dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5)
 
 
@@ -45,8 +44,9 @@ def test_point_mass_follows_single_radius_ode(scheme, t_final, lo, hi, tol, alph
                                               assert_invariants, make_case):
     """A point mass stays one under the d = ∞ kernel. The Lagrangian scheme carries it exactly
     (to the ODE tolerance); finite volumes smear it over a few cells, which costs a risk error of
-    first order in h (2e-4 to 3e-4 at h = 5e-4, largest at t ≈ 0.1 where the point moves fastest), and
-    the point mass is unstable (the 9.1 law splits), so they are checked on a short horizon."""
+    first order in h (2e-4 to 3e-4 at h = 5e-4, largest at t ≈ 0.1 where the point moves
+    fastest), and the point mass is unstable (the 9.1 law splits), so they are checked on a
+    short horizon."""
     times = np.linspace(0, t_final, 13)
     case = make_case(init={"kind": "point", "kappa": 0.8},
                      network={"scale": alpha}, training={"t_final": t_final, "lambda": lam},

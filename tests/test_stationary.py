@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import ddsolver
+from ddsolver.case import as_case
 from ddsolver.operator.noise import sg_rhs_numpy
-from ddsolver.solve import as_case, build_run
+from ddsolver.solve import build_run
 
 
 @pytest.mark.parametrize("integrator", [

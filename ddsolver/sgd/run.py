@@ -37,12 +37,6 @@ def make_sgd_model(case: dict):
     return model_of(case).sgd_model(case)
 
 
-def initial_weights(case: dict, rng: np.random.Generator) -> np.ndarray:
-    """The first-layer weights (N, d) of the initial network drawn by the case's SGD model."""
-    model = make_sgd_model(case)
-    return model.weights(model.initial(case["sgd"]["neurons"], rng))
-
-
 def simulate(case, seed=None, *, output=None, overwrite=False, save_weights=None,
              progress=None) -> SgdResult:
     """Run particle SGD for a case (path or dict); ``seed`` defaults to the first of

@@ -3,8 +3,8 @@
 import shutil
 import subprocess
 import sys
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np

@@ -127,14 +127,14 @@ def test_integration_by_parts_with_shift(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_derivatives_in_scale_and_shift(name):
-    """∂_s h_n = dhermite, ∂_b h_n = g_n = hermite_db (central differences)."""
+    """∂_s h_n = dhermite, ∂_b h_n = g_n = hermite_prime (central differences)."""
     act = activation(name)
     s, b = np.meshgrid([0.3, 1.0, 3.0], [-1.2, 0.2, 1.7])
     h = 1e-5
     fd_s = (act.hermite(s + h, 10, b) - act.hermite(s - h, 10, b)) / (2 * h)
     fd_b = (act.hermite(s, 10, b + h) - act.hermite(s, 10, b - h)) / (2 * h)
     np.testing.assert_allclose(act.dhermite(s, 10, b), fd_s, rtol=0, atol=1e-7)
-    np.testing.assert_allclose(act.hermite_db(s, 10, b), fd_b, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(act.hermite_prime(s, 10, b), fd_b, rtol=0, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", NAMES)

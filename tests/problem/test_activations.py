@@ -202,3 +202,20 @@ def test_registry_and_round_trip():
     message = r"network\.activation: expected one of .*'relu'.*got 'gelu'"
     with pytest.raises(CaseError, match=message):
         make_activation("gelu", {})
+
+
+def test_pair_kernels_are_symmetric_and_give_the_second_moment_on_the_diagonal():
+    """Activations with has_closed_pair_kernel give K(r, r', c) = E σ(rZ₁)σ(r'Z₂) symmetric in
+    (r, r') with K(r, r, 1) = E σ(rG)² (computed independently by the Hermite route); the others
+    raise NotImplementedError. The closed forms themselves are checked against quadrature in
+    tests/problem/test_planar.py."""
+    for name in ACTIVATIONS:
+        act = make_activation(name, MMN if name == "piecewise_linear" else {})
+        if act.has_closed_pair_kernel:
+            np.testing.assert_allclose(act.pair_kernel(1.3, 0.4, [-0.7, 0.2, 1.0]),
+                                       act.pair_kernel(0.4, 1.3, [-0.7, 0.2, 1.0]), atol=1e-15)
+            np.testing.assert_allclose(act.pair_kernel([0.5, 2.0], [0.5, 2.0], 1.0),
+                                       act.second_moment([0.5, 2.0]), rtol=1e-12)
+        else:
+            with pytest.raises(NotImplementedError):
+                act.pair_kernel(1.0, 1.0, 0.5)

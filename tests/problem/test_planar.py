@@ -8,12 +8,8 @@ import numpy as np
 import pytest
 
 from ddsolver.problem.activations import make_activation
-from ddsolver.problem.planar import (
-    GL_NODES,
-    GL_WEIGHTS,
-    PlanarTeacher,
+from ddsolver.problem.bivariate import (
     bivariate_cdf,
-    closed_kernel,
     hermite_table,
     mehler_series,
     mehler_series_numpy,
@@ -22,6 +18,8 @@ from ddsolver.problem.planar import (
     ramp_pair,
     tail_roots,
 )
+from ddsolver.problem.gaussian import GL_NODES, GL_WEIGHTS
+from ddsolver.problem.planar import PlanarTeacher
 from ddsolver.problem.pointwise import pointwise_args
 
 TEACHER = [[1.0, 0.0], [0.0, 1.5]]
@@ -109,7 +107,7 @@ def test_quadrature_fallback(name, params):
                 for a, b, cc in zip(r1, r2, c)]
         np.testing.assert_allclose(out, want, rtol=0, atol=1e-13)
     if name in ("erf", "relu", "piecewise_linear"):
-        np.testing.assert_allclose(out, closed_kernel(act, r1, r2, c), rtol=0, atol=1e-13)
+        np.testing.assert_allclose(out, act.pair_kernel(r1, r2, c), rtol=0, atol=1e-13)
     moderate = np.cos(np.linspace(0.4, 2.7, 7))
     quad = np.empty(7)
     pair_quadrature(*pointwise_args(act), np.full(7, 1.2), np.full(7, 0.9), moderate,
@@ -130,8 +128,8 @@ def test_bivariate_cdf_and_ramp_closed_form():
     r = np.array([0.0, 0.3, 1.0, 2.0, 3.5])
     c = np.concatenate([[-1.0, -1 + 1e-13, 0.0, 1 - 1e-13, 1.0], np.linspace(-0.99, 0.99, 9)])
     R, R2, C = np.meshgrid(r, r, c, indexing="ij")
-    np.testing.assert_allclose(ramp_pair(R, R2, C, 0.0, 0.0), closed_kernel("relu", R, R2, C),
-                               rtol=0, atol=1e-14)
+    np.testing.assert_allclose(ramp_pair(R, R2, C, 0.0, 0.0),
+                               make_activation("relu").pair_kernel(R, R2, C), rtol=0, atol=1e-14)
     for t1, t2 in [(0.5, 1.5), (1.5, 1.5), (-0.5, -1.5)]:
         near = ramp_pair(1.3, 0.8, [1 - 1e-14, -1 + 1e-14], t1, t2)
         ends = ramp_pair(1.3, 0.8, [1.0, -1.0], t1, t2)
@@ -140,7 +138,7 @@ def test_bivariate_cdf_and_ramp_closed_form():
     quad = np.empty(R.size)
     pair_quadrature(*pointwise_args(act), R.ravel(), R2.ravel(), C.ravel(), GL_NODES,
                     GL_WEIGHTS, quad)
-    np.testing.assert_allclose(closed_kernel(act, R, R2, C).ravel(), quad, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(act.pair_kernel(R, R2, C).ravel(), quad, rtol=0, atol=1e-12)
 
 
 def test_mehler_series_matches_numpy_twin():

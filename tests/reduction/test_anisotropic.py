@@ -20,7 +20,6 @@ from .helpers import (
     cosine_rule,
 )
 
-
 # -- Monte Carlo in the full dimension ------------------------------------------------------------
 
 @pytest.mark.parametrize("name, params", ACTIVATIONS, ids=IDS)

@@ -29,7 +29,6 @@ from .helpers import (
     random_units,
 )
 
-
 # -- Monte Carlo in the full dimension ------------------------------------------------------------
 
 @pytest.mark.parametrize("name, params", ACTIVATIONS, ids=IDS)

@@ -37,7 +37,8 @@ def test_step_matches_numpy(name, params, unit, lam, inv_beta):
     W = rng.standard_normal((n, d))
     A = rng.standard_normal(n) if has_a else np.ones(n)
     B = rng.standard_normal(n) if has_b else np.zeros(n)
-    x, noise, noise_ab = rng.standard_normal(d), rng.standard_normal((n, d)), rng.standard_normal((n, 2))
+    x, noise = rng.standard_normal(d), rng.standard_normal((n, d))
+    noise_ab = rng.standard_normal((n, 2))
     ref = unit_step_numpy(W, A, B, has_a, has_b, x, 1.0, noise, noise_ab, act, 1.5, lam, 0.01,
                           inv_beta)
     A0, B0 = A.copy(), B.copy()

@@ -12,7 +12,6 @@ from ddsolver.errors import CaseError
 from ddsolver.problem.activations import make_activation
 from ddsolver.problem.pointwise import pointwise_args
 from ddsolver.sgd.planar import (
-    PlanarSgdModel,
     circle_step,
     circle_step_numpy,
     planar_circle_units,
@@ -227,7 +226,7 @@ def test_simulate_end_to_end(tmp_path, unit, batch):
     assert set(res.coords) == set(make_sgd_model(case).coords)
     assert res.weights.shape == (3, 60, 2 if unit == "w" else 1)
     assert np.all(np.isfinite(res.risk)) and res.risk[-1] < res.risk[0]
-    model = PlanarSgdModel(case)
+    model = make_sgd_model(case)
     first = model.initial(60, np.random.default_rng(np.random.SeedSequence(1).spawn(1)[0]))
     assert res.risk[0] == pytest.approx(model.exact_risk(first), abs=1e-14)
     back = load_sgd(out)

@@ -1,4 +1,5 @@
-"""Exact finite-N risk (ddsolver.sgd.risk) against Monte Carlo, the radial reduction and quadrature."""
+"""Exact finite-N risk (ddsolver.sgd.risk) against Monte Carlo, the radial reduction and
+quadrature."""
 
 import math
 
@@ -95,7 +96,8 @@ def test_exact_against_brute_force_pairs(name, params):
 @pytest.mark.parametrize("scale", [1.0, 2.0])
 def test_large_network_matches_radial_risk(scale):
     """R_N = R(p̂) + (α²/N)(mean U_ii − mean u_d(r_i, r_i)) + angle fluctuations."""
-    act, data, n, dim = make_activation("piecewise_linear", MMN), IsotropicGaussians(0.8, 40), 400, 40
+    act, data = make_activation("piecewise_linear", MMN), IsotropicGaussians(0.8, 40)
+    n, dim = 400, 40
     rng = np.random.default_rng(5)
     r = rng.uniform(0.0, 5.0, n)
     W = r[:, None] * np.apply_along_axis(unit, 1, rng.standard_normal((n, dim)))

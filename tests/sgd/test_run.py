@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ddsolver
-from ddsolver.sgd.run import initial_weights, simulate
+from ddsolver.sgd.run import make_sgd_model, simulate
 
 
 @pytest.fixture(name="tiny", scope="module")
@@ -40,7 +40,8 @@ def test_minibatch_time_axis_and_weights(tiny):
 def test_initial_weights_follow_the_law(init, make_case):
     """gaussian: |w|² κ⁻² d ~ χ²_d; point: |w| = κ with uniform directions (mean w ≈ 0)."""
     case = ddsolver.normalize_case(make_case(init=init, sgd={"neurons": 20000}))
-    W = initial_weights(case, np.random.default_rng(0))
+    model = make_sgd_model(case)
+    W = model.weights(model.initial(20000, np.random.default_rng(0)))
     r, d = np.linalg.norm(W, axis=1), W.shape[1]
     if init["kind"] == "point":
         np.testing.assert_allclose(r, 0.8)

@@ -9,7 +9,12 @@ import pytest
 import ddsolver
 from ddsolver.errors import CaseError
 from ddsolver.sgd.risk import exact_risk
-from ddsolver.sgd.run import GaussianSgdModel, make_sgd_model, simulate
+from ddsolver.sgd.run import make_sgd_model, simulate
+
+COORDINATES = {("isotropic_gaussians", "w"): ("r",), ("isotropic_gaussians", "aw"): ("a", "r"),
+               ("isotropic_gaussians", "awb"): ("a", "b", "r"),
+               ("anisotropic_gaussians", "w"): ("r1", "r2"),
+               ("anisotropic_gaussians", "aw"): ("a", "r1", "r2")}
 
 MODELS = [("isotropic_gaussians", "w"), ("isotropic_gaussians", "aw"),
           ("isotropic_gaussians", "awb"), ("anisotropic_gaussians", "w"),
@@ -22,7 +27,7 @@ def model_case_fixture(make_case):
         data = {"kind": data_kind, "dim": 6, "delta": 0.6}
         if data_kind == "anisotropic_gaussians":
             data["signal_dim"] = 2
-        coords = ddsolver.case.COORDINATES[(data_kind, unit)]
+        coords = COORDINATES[(data_kind, unit)]
         return make_case(data=data, network={"unit": unit, "activation": "relu",
                                              "activation_params": {}},
                          training={"t_final": 0.2}, init={"kind": "gaussian", "kappa": 0.8, **init},
@@ -45,12 +50,12 @@ def test_simulate_records_every_coordinate(kind, unit, batch, model_case):
     case = model_case(kind, unit, batch, **init)
     first, again = simulate(case, seed=2, progress=False), simulate(case, seed=2, progress=False)
     other = simulate(case, seed=3, progress=False)
-    coords = ddsolver.case.COORDINATES[(kind, unit)]
+    coords = COORDINATES[(kind, unit)]
     assert tuple(first.coords) == coords
     assert all(v.shape == (3, 40) for v in first.coords.values())
     assert all(np.array_equal(first.coords[c], again.coords[c]) for c in coords)
     assert np.array_equal(first.risk, again.risk) and not np.array_equal(first.risk, other.risk)
-    model = GaussianSgdModel(ddsolver.normalize_case(case))
+    model = make_sgd_model(ddsolver.normalize_case(case))
     for k in range(3):
         a, b = first.coords.get("a"), first.coords.get("b")
         risk = exact_risk(first.weights[k], model.activation, model.data, 1.0,
@@ -91,7 +96,7 @@ def test_density_init_samples_the_grid_law(kind, unit, model_case):
     """init.kind = 'density' on a 2-D grid: the reduced coordinates of the units (norms of W or of
     its blocks, and a) fall in the cells with the density's masses (binomial, 5 standard errors);
     none in the empty cell."""
-    coords = ddsolver.case.COORDINATES[(kind, unit)]
+    coords = COORDINATES[(kind, unit)]
     values = np.random.default_rng(1).uniform(0.0, 1.0, 16)
     values[3] = 0.0
     case = model_case(kind, unit, kind="density", values=values)
@@ -112,4 +117,4 @@ def test_point_init_refused_for_anisotropic_data(model_case):
     case = ddsolver.normalize_case(model_case("anisotropic_gaussians", "w"))
     case["init"] = {"kind": "point", "kappa": 0.8}
     with pytest.raises(CaseError, match="init.kind: expected 'gaussian' or 'density'"):
-        GaussianSgdModel(case).initial(5, np.random.default_rng(0))
+        make_sgd_model(case).initial(5, np.random.default_rng(0))

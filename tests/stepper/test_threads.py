@@ -16,6 +16,7 @@ from ddsolver.operator.transport import (
     transport_rhs_numpy,
 )
 from ddsolver.problem.schedule import Schedule
+from ddsolver.reduction.base import Reduction
 from ddsolver.stepper.fv import PARALLEL_MIN_CELLS, FiniteVolumeRun, kernel_threads, numba_threads
 
 # uneven shapes; 37 > LINE_BLOCK lines and not a multiple of it, so blocks are partly filled
@@ -83,7 +84,7 @@ def test_threaded_sg_matches_numpy_and_is_bitwise_thread_independent(shape):
     assert np.array_equal(out1, out2) and np.array_equal(flow1, flow2) and rate1 == rate2
 
 
-class FourierReduction:
+class FourierReduction(Reduction):
     """A synthetic 3-D problem: V and U built from a few random smooth Fourier features, so the
     potential moves mass along every axis; log J = Σ log(1 + x²) for the noisy drift."""
 

@@ -117,11 +117,10 @@ def test_read_while_writing(tmp_path, grid, case):
 ])
 def test_interrupted_writer_keeps_snapshots(tmp_path, grid, case, error, status):
     path = tmp_path / "run.h5"
-    with pytest.raises(type(error)):
-        with SolutionWriter(path, grid, case) as w:
-            for t, risk, density, free_energy, diag in snapshots(grid, 2):
-                w.append(t, risk, density, free_energy, **diag)
-            raise error
+    with pytest.raises(type(error)), SolutionWriter(path, grid, case) as w:
+        for t, risk, density, free_energy, diag in snapshots(grid, 2):
+            w.append(t, risk, density, free_energy, **diag)
+        raise error
     sol = load(path)
     assert sol.attrs["status"] == status
     assert len(sol.t) == 2 and sol.density.shape == (2, 50)

@@ -12,7 +12,7 @@ import pytest
 
 from ddsolver import DdsolverError, Solution, normalize_case
 from ddsolver.case import case_to_json
-from ddsolver.sgd.run import SgdResult
+from ddsolver.results import SgdResult
 from ddsolver.storage import SgdWriter, load, load_sgd
 
 DATA = Path(__file__).parents[1] / "data"
@@ -137,11 +137,10 @@ def test_read_while_writing(tmp_path, case):
 ])
 def test_interrupted_writer_keeps_snapshots(tmp_path, case, error, status):
     path = tmp_path / "sgd.h5"
-    with pytest.raises(type(error)):
-        with SgdWriter(path, case, 0) as w:
-            for t, risk, coords, _, diag in snapshots(2):
-                w.append(t, risk, coords, None, **diag)
-            raise error
+    with pytest.raises(type(error)), SgdWriter(path, case, 0) as w:
+        for t, risk, coords, _, diag in snapshots(2):
+            w.append(t, risk, coords, None, **diag)
+        raise error
     result = load(path)
     assert result.attrs["status"] == status
     assert len(result.t) == 2 and result.coords["r"].shape == (2, N)

@@ -5,8 +5,7 @@ import numpy as np
 
 import ddsolver
 from ddsolver.grid import CartesianGrid
-from ddsolver.sgd.run import SgdResult
-from ddsolver.solution import Solution
+from ddsolver.results import SgdResult, Solution
 
 NEURONS, SEEDS, TIMES = 400, (0, 1, 2, 3), [0.0, 0.5, 1.0]
 

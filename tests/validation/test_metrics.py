@@ -14,8 +14,15 @@ from ddsolver.problem.activations import make_activation
 from ddsolver.problem.data import IsotropicGaussians, make_data
 from ddsolver.sgd.risk import exact_risk
 from ddsolver.solve import build_reduction
-from ddsolver.validation import (cdf_spread, finite_n_correction, fit_slope, mean_gap, risk_gap,
-                                 wasserstein1, wasserstein1_densities)
+from ddsolver.validation import (
+    cdf_spread,
+    finite_n_correction,
+    fit_slope,
+    mean_gap,
+    risk_gap,
+    wasserstein1,
+    wasserstein1_densities,
+)
 from ddsolver.validation.metrics import marginal_mean_sd
 
 from .synthetic import bump, custom_case, model_case, sample_grid

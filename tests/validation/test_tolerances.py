@@ -5,16 +5,21 @@ import math
 
 import pytest
 
-from ddsolver.validation import runner, tolerances
+from ddsolver.case import normalize_case
+from ddsolver.model import model_of
+from ddsolver.validation import runner
 
 from .synthetic import NEURONS, custom_case, model_case, synthetic_pair
 
 
 def test_parameter_dimension_of_each_model(tmp_path):
-    assert tolerances.parameter_dim(model_case("aw")) == 9
-    assert tolerances.parameter_dim(model_case("awb")) == 10
-    assert tolerances.parameter_dim(model_case("anisotropic_w")) == 20
-    assert tolerances.parameter_dim(custom_case(tmp_path)) == 2
+    """D = d, plus one for a and one for b; a custom problem's θ is its coordinates."""
+    def dim(case):
+        return model_of(case).parameter_dim(case)
+    assert dim(model_case("aw")) == 9
+    assert dim(model_case("awb")) == 10
+    assert dim(model_case("anisotropic_w")) == 20
+    assert dim(normalize_case(custom_case(tmp_path))) == 2
 
 
 def test_tolerances_follow_n_eps_and_the_spread_of_each_coordinate():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ddsolver.errors import DdsolverError
-from ddsolver.solution import Solution
+from ddsolver.results import Solution
 from ddsolver.visualization import plot_comparison, plot_sgd, plot_solution
 from ddsolver.visualization.plot import coordinate_label
 

@@ -85,3 +85,12 @@ def test_parameter_count_of_every_unit(kind, label, dim):
     one parameter (the substring count of 'a' in 'circle' once gave 2)."""
     case = ddsolver.normalize_case(Model.registered()[kind].examples()[label])
     assert model_of(case).parameter_dim(case) == dim
+
+
+def test_planar_model_builds_the_cases_teacher():
+    case = ddsolver.normalize_case(Model.registered()["planar_teacher"].examples()["w"])
+    case["network"]["activation"] = "relu"
+    problem = model_of(case).teacher()
+    assert problem.activation.name == "relu"
+    np.testing.assert_array_equal(problem.teacher, [[1.5, 0.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(problem.teacher_weights, [1.0, 0.5])
