@@ -85,3 +85,35 @@ def noisy_mmn_case_fixture():
 @pytest.fixture
 def mmn_case():
     return make_case()
+
+
+def _fixed_step_run(stepper, rho0, t_end, record_every=None):
+    """Fixed-step ETDRK4 from ρ₀ at t = 0 to ``t_end`` with steps ≤ ``stepper.dt`` (the last
+    one shortened): (ρ(t_end), history), history the arrays t, free_energy, min_density, mass
+    every ``record_every`` steps and at the end (None without ``record_every``)."""
+    op = stepper.op
+    nsteps = int(np.ceil(t_end / stepper.dt - 1e-12)) if t_end > 0 else 0
+    h = t_end / nsteps if nsteps else 0.0
+    v = op.to_state(op._check(rho0))
+    keys = ("t", "free_energy", "min_density", "mass")
+    hist = None if record_every is None else {k: [] for k in keys}
+
+    def record(t):
+        rho = op.from_state(v)
+        for key, value in zip(keys, (t, op.free_energy(rho), op.min_density(rho), op.mass(rho))):
+            hist[key].append(value)
+
+    if hist is not None:
+        record(0.0)
+    for i in range(nsteps):
+        v = stepper.step_state(v, h)
+        assert np.all(np.isfinite(v)), f"non-finite density at t = {(i + 1) * h:.6g}"
+        if hist is not None and ((i + 1) % record_every == 0 or i + 1 == nsteps):
+            record((i + 1) * h)
+    return op.from_state(v), None if hist is None else {k: np.asarray(x) for k, x in hist.items()}
+
+
+@pytest.fixture(name="fixed_step_run", scope="session")
+def fixed_step_run_fixture():
+    """The fixed-step ETDRK4 driver of the spectral tests (the package's runs are adaptive)."""
+    return _fixed_step_run

@@ -19,7 +19,7 @@ MMN = dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5)
 
 def single_radius_trajectory(times, kappa, delta=0.8, alpha=1.0, lam=0.0, xi=lambda t: 1.0):
     """ṙ = −(ξ/α²) dR(δ_r)/dr − 2ξλr with R(δ_r) = ½(1 − αQ₊)² + ½(1 + αQ₋)², Q± = q(τ± r)
-    (MATH.md 4.1, d = ∞), by scipy; returns (r(t), R(δ_r(t)))."""
+    (docs/theory.md §4.1, d = ∞), by scipy; returns (r(t), R(δ_r(t)))."""
     act = make_activation("piecewise_linear", MMN)
     taus = (1 + delta, 1 - delta)
 
@@ -164,6 +164,7 @@ def test_default_grid_reproduces_converged_risk_curve(make_case, assert_invarian
     assert_invariants(fv)
     assert_invariants(lag)
     assert np.max(np.abs(fv.risk - lag.risk)) < 1e-4
-    # t = 10 (MATH.md 4.1) against a third, independent computation (tests/mmn_reference.py, a
-    # particle scheme converged to ~1e-5): measured gap 2e-5; 2e-4 allows for the 1e-4 above
+    # t = 10 (docs/theory.md §4.1) against a third, independent computation
+    # (tests/mmn_reference.py, a particle scheme converged to ~1e-5): measured gap 2e-5; 2e-4
+    # allows for the 1e-4 above
     assert fv.risk[20] == pytest.approx(mmn_particle_risk(10.0), abs=2e-4)

@@ -88,26 +88,6 @@ def exact_risk(W, activation, data, scale=1.0, a=None, b=None, tol=1e-12, max_or
     return float(data.label_second_moment + 2 * scale * mean_v + scale**2 * total / n**2)
 
 
-def monte_carlo_risk(W, activation, data, scale=1.0, a=None, b=None, samples=100_000, rng=None,
-                     batch=10_000):
-    """(mean, standard error) of (y − ŷ(x))² over ``samples`` fresh draws of ``data.sample``."""
-    W = np.atleast_2d(np.asarray(W, dtype=float))
-    n = W.shape[0]
-    a = np.ones(n) if a is None else _per_unit("a", a, n)
-    b = np.zeros(n) if b is None else _per_unit("b", b, n)
-    rng = np.random.default_rng(rng)
-    count, mean, m2 = 0, 0.0, 0.0
-    while count < samples:
-        x, y = data.sample(min(batch, samples - count), rng)
-        loss = (y - scale * (activation.sigma(x @ W.T + b) * a).mean(axis=1)) ** 2
-        k, mu = loss.size, loss.mean()
-        # Chan et al.: merge (count, mean, m2) with the batch's (k, mu, Σ(loss − mu)²)
-        m2 += np.sum((loss - mu) ** 2) + (mu - mean) ** 2 * count * k / (count + k)
-        mean += (mu - mean) * k / (count + k)
-        count += k
-    return float(mean), float(math.sqrt(m2 / (count - 1) / count))
-
-
 def _per_unit(name, values, n):
     """``values`` as a finite float array of shape (n,), or a ValueError naming ``name``."""
     values = np.asarray(values, dtype=float)

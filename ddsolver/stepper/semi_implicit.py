@@ -3,16 +3,16 @@ Scharfetter–Gummel operator implicit,
 
     (I − Δt A(Φ(pⁿ), ξ(t + Δt))) pⁿ⁺¹ = pⁿ,
 
-A from :func:`ddsolver.operator.noise.sg_matrix` (a banded LAPACK solve on 1-D grids). I − Δt A
-is an M-matrix whose columns sum to one, so every step conserves mass and keeps the density non-
-negative for any Δt. The scheme is first order in time; Δt is chosen by step doubling: one step
-of Δt against two of Δt/2, the L1 difference |cell| Σ|p₂ − p₁| must be ≤ tol, the two-half-step
-result is kept, and the next Δt is 0.9 Δt (tol/err)^(1/2), at most 4 Δt. A steady state of the
-iteration solves A(Φ(p)) p = 0, i.e. it is exactly the discrete Gibbs state of :mod:`ddsolver.stationary`.
+A from :func:`ddsolver.operator.noise.sg_matrix` (a banded LAPACK solve on 1-D grids). I − Δt A is
+an M-matrix whose columns sum to one, so every step conserves mass and keeps the density non-
+negative for any Δt. The scheme is first order in time; Δt is chosen by step doubling: one step of
+Δt against two of Δt/2, the L1 difference |cell| Σ|p₂ − p₁| must be ≤ tol, the two-half-step result
+is kept, and the next Δt is 0.9 Δt (tol/err)^(1/2), at most 4 Δt. A steady state of the iteration
+solves A(Φ(p)) p = 0, i.e. it is exactly the discrete Gibbs state of :mod:`ddsolver.stationary`.
 First order is the price of positivity for every Δt (no linear method of higher order is
-unconditionally positive, Bolley & Crouzeix 1978); ``tol`` bounds the error per step, so the
-global error is larger (about 0.2 √tol measured on the OU problem). Use it for long runs to a
-steady state on fine grids, where the explicit bound Δt ≲ h²/(2D) of SSPRK3 is prohibitive.
+unconditionally positive, Bolley & Crouzeix 1978); ``tol`` bounds the error per step, so the global
+error is larger (about 0.2 √tol measured on the OU problem). Use it for long runs to a steady state
+on fine grids, where the explicit bound Δt ≲ h²/(2D) of SSPRK3 is prohibitive.
 """
 
 from __future__ import annotations

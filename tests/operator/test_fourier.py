@@ -1,5 +1,5 @@
 """Fourier pseudo-spectral circle DD (ddsolver.operator.fourier) and its ETDRK4 stepper
-(ddsolver.stepper.imex), against exact answers: MATH.md sections 3 and 5.2."""
+(ddsolver.stepper.imex), against exact answers: docs/theory.md §3 and 5.2."""
 
 import math
 
@@ -115,21 +115,21 @@ def test_fourier_cell_averages_exact_for_trigonometric_polynomials():
 
 # --- (a) mass, (d) heat kernel ---------------------------------------------------------------
 
-def test_mass_conserved():
+def test_mass_conserved(fixed_step_run):
     op = FourierOperator(48, V=lambda p: np.sin(2 * p), U=lambda d: -2 * np.exp(np.cos(d)),
                          beta=1.5, xi=0.8)
     rho0 = np.exp(np.cos(op.phi - 1.0) + 0.3 * np.sin(3 * op.phi))
     rho0 /= op.mass(rho0)
-    rho, hist = ETDRK4Stepper(op, 0.01).run(rho0, 3.0, record_every=5)
+    rho, hist = fixed_step_run(ETDRK4Stepper(op, 0.01), rho0, 3.0, record_every=5)
     assert abs(op.mass(rho) - 1.0) < 1e-13
     assert np.abs(hist["mass"] - 1.0).max() < 1e-13
 
 
-def test_heat_kernel_exact():
+def test_heat_kernel_exact(fixed_step_run):
     xi, beta, t, n = 0.7, 0.5, 0.3, 32
     op = FourierOperator(n, beta=beta, xi=xi)
     rho0 = np.exp(2 * np.cos(op.phi))
-    rho, _ = ETDRK4Stepper(op, 0.1).run(rho0, t)
+    rho, _ = fixed_step_run(ETDRK4Stepper(op, 0.1), rho0, t)
     k = np.arange(n // 2 + 1)
     np.testing.assert_allclose(modes(rho), modes(rho0) * np.exp(-2 * xi * k**2 * t / beta),
                                rtol=0, atol=1e-15)
@@ -138,12 +138,12 @@ def test_heat_kernel_exact():
 # --- (b) linear rates about the uniform state -----------------------------------------------
 
 @pytest.mark.parametrize("K, beta", [(1.0, 1.0), (2.0, 2.0)])          # βK = 1 and βK = 4
-def test_kuramoto_linear_rates(K, beta):
+def test_kuramoto_linear_rates(K, beta, fixed_step_run):
     xi, eps, T = 0.7, 1e-7, 1.0
     op = kuramoto(32, K, beta, xi)
     p = op.phi
     rho0 = 1 / TWO_PI + eps * (np.cos(p) + np.cos(2 * p) + np.sin(3 * p))
-    rho, _ = ETDRK4Stepper(op, 0.01).run(rho0, T)
+    rho, _ = fixed_step_run(ETDRK4Stepper(op, 0.01), rho0, T)
     measured = np.log(np.abs(modes(rho)[1:4]) / np.abs(modes(rho0)[1:4])) / T
     exact = np.array([2 * xi * (K / 2 - 1 / beta), -2 * xi * 4 / beta, -2 * xi * 9 / beta])
     np.testing.assert_allclose(measured, exact, rtol=1e-3)
@@ -157,17 +157,17 @@ def perturbed(op):
     return (1 + 0.3 * np.cos(p - 0.4) + 0.2 * np.sin(2 * p)) / TWO_PI
 
 
-def test_subcritical_converges_to_uniform():
+def test_subcritical_converges_to_uniform(fixed_step_run):
     op = kuramoto(32, K=1.5, beta=1.0)                                  # βK = 1.5 < 2
-    rho, hist = ETDRK4Stepper(op, 0.05).run(perturbed(op), 80.0, record_every=10)
+    rho, hist = fixed_step_run(ETDRK4Stepper(op, 0.05), perturbed(op), 80.0, record_every=10)
     assert np.abs(rho - 1 / TWO_PI).max() < 1e-12
     assert np.diff(hist["free_energy"]).max() <= 1e-14
 
 
-def test_supercritical_converges_to_gibbs_state():
+def test_supercritical_converges_to_gibbs_state(fixed_step_run):
     K, beta = 2.0, 2.0                                                 # βK = 4 > 2
     op = kuramoto(64, K, beta)
-    rho, hist = ETDRK4Stepper(op, 0.05).run(perturbed(op), 80.0, record_every=10)
+    rho, hist = fixed_step_run(ETDRK4Stepper(op, 0.05), perturbed(op), 80.0, record_every=10)
     assert np.ptp(rho) > 0.1                                            # non-uniform
     assert np.abs(op.gibbs(rho) - rho).max() < 1e-8 * rho.max()        # ρ = e^{−βΨ}/Z
     assert np.abs(op.rhs(rho)).max() < 1e-8
@@ -181,12 +181,12 @@ def test_supercritical_converges_to_gibbs_state():
     assert hist["min_density"].min() > 0
 
 
-def test_free_energy_decreases_with_external_potential():
+def test_free_energy_decreases_with_external_potential(fixed_step_run):
     op = FourierOperator(48, V=lambda p: np.sin(2 * p), U=lambda d: -2 * np.exp(np.cos(d)),
                          alpha=0.7, beta=1.5, xi=0.8)
     rho0 = np.exp(np.cos(op.phi - 1.0) + 0.3 * np.sin(3 * op.phi))
     rho0 /= op.mass(rho0)
-    _, hist = ETDRK4Stepper(op, 0.01).run(rho0, 5.0, record_every=1)
+    _, hist = fixed_step_run(ETDRK4Stepper(op, 0.01), rho0, 5.0, record_every=1)
     dF = np.diff(hist["free_energy"])
     assert dF.max() <= 1e-13
     assert dF.min() < -1e-3
@@ -194,13 +194,13 @@ def test_free_energy_decreases_with_external_potential():
 
 # --- (e) spectral convergence ----------------------------------------------------------------
 
-def test_spectral_convergence():
+def test_spectral_convergence(fixed_step_run):
     def solve(n):
         op = FourierOperator(n, V=lambda p: 0.2 * np.sin(2 * p),
                              U=lambda d: -2 * np.exp(0.5 * np.cos(d)), beta=2.0, xi=1.0)
         p = op.phi
         rho0 = np.exp(0.5 * np.cos(p - 0.3) + 0.25 * np.sin(2 * p))
-        rho, _ = ETDRK4Stepper(op, 2e-3).run(rho0 / op.mass(rho0), 0.5)
+        rho, _ = fixed_step_run(ETDRK4Stepper(op, 2e-3), rho0 / op.mass(rho0), 0.5)
         return op.interpolate(rho, 128)
 
     ref = solve(128)

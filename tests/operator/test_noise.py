@@ -20,7 +20,7 @@ def random_problem(shape, seed=0):
 
 
 def sg_reference_1d(p, phi, h, diffusion, beta):
-    """Independent 1-D Scharfetter–Gummel divergence written from MATH.md 5.1 (mpmath-free,
+    """Independent 1-D Scharfetter–Gummel divergence written from docs/theory.md §5.1 (mpmath-free,
     B(z) = z/(eᶻ − 1) by expm1): out_j = −(J_{j+½} − J_{j−½})/h, no-flux ends."""
     z = beta * np.diff(phi)
     bern = lambda x: np.where(x == 0, 1.0, x / np.expm1(np.where(x == 0, 1.0, x)))
@@ -64,7 +64,7 @@ def test_sg_kernel_matches_independent_formula():
 @pytest.mark.parametrize("shape", SHAPES)
 def test_gibbs_state_of_frozen_potential_is_steady(shape):
     """p ∝ exp(−βφ): every SG flux vanishes, so L(p) = 0 to round-off relative to the gross
-    fluxes (MATH.md 5.1), in the compiled kernel, its twin and the sparse matrix."""
+    fluxes (docs/theory.md §5.1), in the compiled kernel, its twin and the sparse matrix."""
     _, phi, spacing = random_problem(shape, seed=7)
     beta, diffusion = 3.0, 0.4                   # β φ spans about ±10: p over ~9 decades
     p = np.exp(-beta * phi)

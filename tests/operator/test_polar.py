@@ -1,5 +1,5 @@
 """The polar (r, φ) spectral operator against the exact solution of the noisy planar DD with
-linear units: w ~ N(m(t), s(t) I₂) with ṁ = 2u/α − 2(1 + λ)m and ṡ = −4λs + 4/β (MATH.md 3),
+linear units: w ~ N(m(t), s(t) I₂) with ṁ = 2u/α − 2(1 + λ)m and ṡ = −4λs + 4/β (docs/theory.md §3),
 so the law of (r, φ) is r · N(w; m, s) and the risk is |u − m|² (U = ⟨w, w'⟩, V = −⟨u, w⟩)."""
 
 import numpy as np

@@ -1,5 +1,5 @@
 """User-defined problems (ddsolver.problem.user) on the exact solution of
-MATH.md 8: linear units σ*(x; θ) = ⟨θ, x⟩, x ~ N(0, C), y = ⟨b*, x⟩ + ν, so V = −⟨b, θ⟩ with
+docs/theory.md §8: linear units σ*(x; θ) = ⟨θ, x⟩, x ~ N(0, C), y = ⟨b*, x⟩ + ν, so V = −⟨b, θ⟩ with
 b = C b*, U = θᵀCθ', and a Gaussian density stays Gaussian under the DD:
 
     ṁ = −2ξ(λm + Cm − b/α),   Σ̇ = −4ξλΣ + (4ξ/β) I.

@@ -1,5 +1,5 @@
-"""The reduction of anisotropic data (AnisotropicReduction, MATH.md 4.3) against Monte Carlo in
-the full dimension, the arc-cosine formula of ReLU and its d = ∞ limit."""
+"""The reduction of anisotropic data (AnisotropicReduction, docs/theory.md §4.3) against Monte
+Carlo in the full dimension, the arc-cosine formula of ReLU and its d = ∞ limit."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The radial reduction (MATH.md 4.1) against Monte Carlo, quadrature and its own limits."""
+"""The radial reduction (docs/theory.md §4.1) against Monte Carlo, quadrature and its own limits."""
 
 import math
 
@@ -85,7 +85,7 @@ def test_kernel_converges_to_infinite_dimension():
     r = np.linspace(0.1, 4, 30)
     u_inf = reduction(math.inf).kernel(r, r)
     act, taus = make_activation("piecewise_linear", MMN), (1.8, 0.2)
-    closed = 0.5 * sum(np.outer(act.q(t * r), act.q(t * r)) for t in taus)   # MATH.md 4.1
+    closed = 0.5 * sum(np.outer(act.q(t * r), act.q(t * r)) for t in taus)   # docs/theory.md §4.1
     np.testing.assert_allclose(u_inf, closed, atol=1e-13)
     gaps = [np.max(np.abs(reduction(d).kernel(r, r) - u_inf)) for d in (40, 400, 4000)]
     assert gaps[0] > gaps[1] > gaps[2]

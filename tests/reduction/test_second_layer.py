@@ -1,6 +1,6 @@
 """Reductions with a bias (BiasedRadialReduction) or a second-layer weight (SecondLayerReduction)
-(MATH.md 4.2, 4.3) against Monte Carlo in the full dimension, independent quadrature and their
-d = ∞ limits; the risk of a point mass against finite networks; the log-Jacobians."""
+(docs/theory.md §4.2, 4.3) against Monte Carlo in the full dimension, independent quadrature and
+their d = ∞ limits; the risk of a point mass against finite networks; the log-Jacobians."""
 
 import math
 

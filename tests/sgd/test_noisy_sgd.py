@@ -1,4 +1,4 @@
-"""Noisy particle SGD (MATH.md 3) on linear units: the Ornstein–Uhlenbeck case.
+"""Noisy particle SGD (docs/theory.md §3) on linear units: the Ornstein–Uhlenbeck case.
 
 With σ(t) = t the prediction is ŷ = ⟨m, x⟩, m = mean_i w_i, and the gradient term
 (2s/α)(y − ŷ) x is the same vector for every unit. So the deviations e_i = w_i − m follow a pure

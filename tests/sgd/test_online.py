@@ -44,8 +44,8 @@ def test_reproducible_bit_for_bit():
 @pytest.mark.parametrize("batch", [1, 8])
 def test_linear_units_follow_exact_mean_dynamics(batch):
     """σ(t) = t, isotropic data: E[y x] = 0 and E[x xᵀ] = c I with c = (τ₊² + τ₋²)/2, so the
-    expected update is linear: E W_{k+1} = (1 − 2λs) E W_k − 2 s c E m_k, m = mean_i w_i, with
-    s = ε (online) or εB (mini-batch of B averaged samples) — MATH.md 8, linear units, α = 1.
+    expected update is linear: E W_{k+1} = (1 − 2λs) E W_k − 2 s c E m_k, m = mean_i w_i, with s =
+    ε (online) or εB (mini-batch of B averaged samples) — docs/theory.md §8, linear units, α = 1.
     The mean over 200 seeds matches that recursion within 5 standard errors."""
     n, d, eps, steps, lam = 20, 5, 1e-3, 1000 // batch, 0.2
     taus = np.array([1.8, 0.2])

@@ -1,5 +1,5 @@
 """Particle SGD of units σ(⟨w, x⟩), a σ(⟨w, x⟩) and a σ(⟨w, x⟩ + b) on isotropic and anisotropic
-Gaussian data (ddsolver.sgd.online; MATH.md 1–3, 4.2, 4.3, 7): the compiled step against its
+Gaussian data (ddsolver.sgd.online; docs/theory.md §1–3, 4.2, 4.3, 7): the compiled step against its
 numpy twin, reproducibility, the sampled inputs, the expected increment and the noise."""
 
 import math
@@ -134,10 +134,10 @@ def risk_gradient(act, data, scale, W, A, B, has_a, has_b, h=1e-5):
 @pytest.mark.parametrize("batch", [1, 4])
 def test_expected_increment_is_the_risk_gradient(name, params, unit, kind, batch):
     """E[θ_i' − θ_i] = −s [(N/α²) ∇_{θ_i} R_N + 2λ θ_i] for every parameter of every unit
-    (MATH.md 2–3: the expected SGD step, with ∇R_N by central differences of the exact risk).
-    With s = 1e-10 the state moves by ~1e-6 over a run, so the mean increment of 20 runs of
-    20000 samples each (online, or mini-batches of 4) estimates the expectation at θ; it must
-    match within 5 standard errors."""
+    (docs/theory.md §2–3: the expected SGD step, with ∇R_N by central differences of the exact
+    risk). With s = 1e-10 the state moves by ~1e-6 over a run, so the mean increment of 20 runs of
+    20000 samples each (online, or mini-batches of 4) estimates the expectation at θ; it must match
+    within 5 standard errors."""
     act, data = make_activation(name, params), make_data(kind, dim=4)
     has_a, has_b = UNITS[unit]
     rng = np.random.default_rng(11)
@@ -169,7 +169,7 @@ def test_expected_increment_is_the_risk_gradient(name, params, unit, kind, batch
 @pytest.mark.parametrize("batch", [1, 4])
 def test_noise_on_a_and_b_is_ornstein_uhlenbeck(batch):
     """σ ≡ 0 (piecewise linear with s1 = s2 = 0): V = U = 0 and every parameter is an AR(1)
-    process θ ← (1 − 2λs)θ + sqrt(4s/β) ζ (MATH.md 3), with mean θ₀ ρ^k and variance
+    process θ ← (1 − 2λs)θ + sqrt(4s/β) ζ (docs/theory.md §3), with mean θ₀ ρ^k and variance
     σ_s² (1 − ρ^(2k)), ρ = 1 − 2λs, σ_s² = (4s/β)/(1 − ρ²) → 1/(βλ). Checked on a, b and w over
     N = 4000 units within 5 standard errors."""
     code, params = pointwise_args(make_activation("piecewise_linear",

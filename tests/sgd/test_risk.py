@@ -10,7 +10,9 @@ from scipy import integrate
 from ddsolver.problem.activations import make_activation
 from ddsolver.problem.data import IsotropicGaussians
 from ddsolver.reduction.radial import RadialReduction
-from ddsolver.sgd.risk import exact_risk, monte_carlo_risk
+from ddsolver.sgd.risk import exact_risk
+
+from .monte_carlo import monte_carlo_risk
 
 MMN = dict(s1=-2.5, s2=7.5, t1=0.5, t2=1.5)
 ACTIVATIONS = [("piecewise_linear", MMN), ("relu", None), ("tanh", None)]

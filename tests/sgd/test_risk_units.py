@@ -1,6 +1,6 @@
 """The exact finite-N risk (ddsolver.sgd.risk) of networks of units σ(⟨w, x⟩), a σ(⟨w, x⟩) and
 a σ(⟨w, x⟩ + b) on isotropic and anisotropic Gaussian data against Monte Carlo and brute-force
-quadrature (MATH.md 1–3, 4.2, 4.3, 7)."""
+quadrature (docs/theory.md §1–3, 4.2, 4.3, 7)."""
 
 import math
 
@@ -12,7 +12,9 @@ from ddsolver.problem.activations import make_activation
 from ddsolver.problem.data import AnisotropicGaussians, IsotropicGaussians
 from ddsolver.problem.pointwise import pointwise_args
 from ddsolver.sgd.online import online_sgd
-from ddsolver.sgd.risk import exact_risk, monte_carlo_risk
+from ddsolver.sgd.risk import exact_risk
+
+from .monte_carlo import monte_carlo_risk
 
 MMN = {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5}
 ACTIVATIONS = [("piecewise_linear", MMN), ("relu", {}), ("tanh", {})]

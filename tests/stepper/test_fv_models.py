@@ -62,7 +62,8 @@ def risk_slope(sol):
 
 def test_a_velocity_against_the_radial_model():
     """ρ₀ = N(1, s²) ⊗ p(r) gives ψ_aw(a, r) = a ψ_w(r) with ψ_w the 1-D potential of p (E a = 1),
-    so ∇ψ = (ψ_w, a ψ_w') and dR/dt(0) = (1 + s²) dR_w/dt(0) − 4ξ ∫ ψ_w² dp (MATH.md 2, α = 1)."""
+    so ∇ψ = (ψ_w, a ψ_w') and dR/dt(0) = (1 + s²) dR_w/dt(0) − 4ξ ∫ ψ_w² dp
+    (docs/theory.md §2, α = 1)."""
     from ddsolver.case import as_case
     from ddsolver.solve import build_run
     h, s = 2e-3, 0.1

@@ -1,7 +1,8 @@
-"""The noisy DD (β < ∞, MATH.md 3, 4.1, 5.1, 8) through its integrators (ssprk3, semi-implicit):
-exact Ornstein–Uhlenbeck and heat-kernel solutions, measured orders of both integrators, the free
-energy, and the long-time solution reaching the Gibbs (stationary) state. The Scharfetter–Gummel
-kernel is tested in tests/operator/test_noise.py, the stationary solver in tests/test_stationary.py.
+"""The noisy DD (β < ∞, docs/theory.md §3, 4.1, 5.1, 8) through its integrators (ssprk3,
+semi-implicit): exact Ornstein–Uhlenbeck and heat-kernel solutions, measured orders of both
+integrators, the free energy, and the long-time solution reaching the Gibbs (stationary) state.
+The Scharfetter–Gummel kernel is tested in tests/operator/test_noise.py, the stationary solver in
+tests/test_stationary.py.
 
 Exact solutions. With σ(t) = t on isotropic data, v ≡ 0 and u_d ≡ 0 on the radial grid (σ is odd),
 so ψ_λ = λr²/2 and every coordinate of w is an Ornstein–Uhlenbeck process,
@@ -223,7 +224,7 @@ def test_noisy_mmn_free_energy_mass_positivity(integrator, assert_invariants, no
     sol = ddsolver.solve(noisy_mmn_case(integrator=integrator, t_final=5.0, cells=200, tol=1e-6))
     assert_invariants(sol)
     assert sol.free_energy is not None and sol.free_energy[-1] < sol.free_energy[0]
-    # F from its definition, with exact cell averages of r² and log r (MATH.md 3, 4.1)
+    # F from its definition, with exact cell averages of r² and log r (docs/theory.md §3, 4.1)
     h, edges = sol.grid.cell_volume, sol.grid.axes[0].edges
     a, b = edges[:-1], edges[1:]
     r2 = (b**3 - a**3) / (3 * h)

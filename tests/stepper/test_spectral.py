@@ -1,7 +1,7 @@
 """Spectral schemes on bounded intervals (Chebyshev) and their time stepping
 (ddsolver.stepper.spectral): the noisy radial DD against its exact Gaussian solution (spectral
-convergence, ξ(t) by time change) and against finite volumes (MATH.md 3, 4.1, 5.2); the monitors
-and the case errors of the scheme."""
+convergence, ξ(t) by time change) and against finite volumes (docs/theory.md §3, 4.1, 5.2); the
+monitors and the case errors of the scheme."""
 
 import logging
 import math
