@@ -32,6 +32,7 @@ from ..errors import CaseError
 from ..grid import CartesianGrid
 from ..model import model_of
 from ..results import SgdResult, Solution
+from ..scheme import Scheme
 from ..sgd.run import simulate
 from ..solve import build_reduction, solve
 from ..stationary import stationary
@@ -309,8 +310,8 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
         pde_risk=solution.risk[i], predicted=predicted, sgd_risk=sgd_risk, gap=gap,
         gap_se=gap_se, grid=grid, density=density, coords=coords, informational=informational,
         free_energy=None if solution.free_energy is None else solution.free_energy[i])
-    if case["training"]["beta"] < math.inf and case["pde"]["scheme"] == "fv":
-        cmp.gibbs = stationary(case)             # Gibbs states are solved on the FV grid
+    if case["training"]["beta"] < math.inf and Scheme.from_name(case["pde"]["scheme"]).gibbs:
+        cmp.gibbs = stationary(case)             # Gibbs states of the schemes that have them
         for c, marginal in coords.items():
             marginal.compare_gibbs(cmp.gibbs.marginal(c)[0])
     cmp.rows = check(cmp)
