@@ -206,6 +206,7 @@ def _validate(args) -> int:
 
 
 def _show(args) -> None:
+    from .model import model_of
     from .results import Solution
     from .storage import load
 
@@ -221,6 +222,7 @@ def _show(args) -> None:
     rows = [("file", args.file), ("status", status),
             ("format", f"{attrs['format']} version {attrs['format_version']}, "
                        f"created {attrs.get('created', '?')}"),
+            ("model", model_of(result.case).summary()),
             ("case", "\n".join(_case_lines(result.case)))]
     if isinstance(result, Solution):
         rows.append(("grid", "; ".join(f"{a.name}: {a.cells} cells on [{a.lo:g}, {a.hi:g}]"

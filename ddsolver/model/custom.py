@@ -8,6 +8,7 @@ and ``[network]`` holds the output scale α only.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from .. import checks
@@ -32,10 +33,12 @@ class CustomModel(Model):
     def check_network(cls, key, table):
         return checks.take(key, table, {"scale": (checks.positive, 1.0)})
 
-    def __init__(self, data, network):
+    @cached_property
+    def problem(self):
+        """The :class:`~ddsolver.problem.user.UserProblem` of ``data.file`` (loaded when first
+        needed, so that a summary of an archived case does not need the file)."""
         from ..problem.user import load_problem
-        super().__init__(data, network)
-        self.problem = load_problem({"data": data})
+        return load_problem({"data": self.data})
 
     @property
     def coords(self):
