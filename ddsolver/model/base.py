@@ -34,11 +34,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .. import checks
+from ..registry import Registry
 
 
-class Model:
+class Model(Registry):
     """Base class and registry of the models (see the module docstring for the protocol)."""
 
+    registry_attribute = "kind"
+    registry_case_key = "data.kind"
     kind: ClassVar[str] = ""
     units: ClassVar[tuple[str, ...]] = ()
     init_kinds: ClassVar[tuple[str, ...]] = ("gaussian", "point", "density", "samples")
@@ -47,23 +50,6 @@ class Model:
     periodic: ClassVar[tuple[str, ...]] = ()
     default_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
     scalar_laws: ClassVar[dict[str, dict]] = {}
-    _registry: ClassVar[dict[str, type[Model]]] = {}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("kind"):
-            Model._registry[cls.kind] = cls
-
-    @staticmethod
-    def registered() -> dict[str, type[Model]]:
-        """{data.kind: model class} of every registered model."""
-        return dict(Model._registry)
-
-    @staticmethod
-    def from_name(kind: str, key: str = "data.kind") -> type[Model]:
-        """The model class registered for ``data.kind = kind``."""
-        return Model._registry[checks.choice(key, kind, tuple(Model._registry))]
-
     # -- case checks ------------------------------------------------------------------------------
 
     @classmethod

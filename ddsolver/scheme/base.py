@@ -39,6 +39,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from .. import checks
+from ..registry import Registry
 
 
 class Run(Protocol):
@@ -63,36 +64,21 @@ class Run(Protocol):
     def diagnostics(self) -> dict: ...
 
 
-class Scheme:
+class Scheme(Registry):
     """Base class and registry of the schemes (see the module docstring for the protocol)."""
 
+    registry_attribute = "name"
+    registry_case_key = "pde.scheme"
     name: ClassVar[str] = ""
     integrators: ClassVar[tuple[str, ...]] = ("auto",)
     positive: ClassVar[bool] = True
     noisy: ClassVar[bool] = True
     example_pde: ClassVar[dict] = {}
     gibbs: ClassVar[bool] = False
-    _registry: ClassVar[dict[str, type[Scheme]]] = {}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("name"):
-            Scheme._registry[cls.name] = cls
-
-    @staticmethod
-    def registered() -> dict[str, type[Scheme]]:
-        """{pde.scheme: scheme class} of every registered scheme."""
-        return dict(Scheme._registry)
-
-    @staticmethod
-    def from_name(name: str, key: str = "pde.scheme") -> type[Scheme]:
-        """The scheme class registered as ``pde.scheme = name``."""
-        return Scheme._registry[checks.choice(key, name, tuple(Scheme._registry))]
-
-    @staticmethod
-    def all_integrators() -> tuple[str, ...]:
+    @classmethod
+    def all_integrators(cls) -> tuple[str, ...]:
         """Every integrator some scheme accepts, ``auto`` first."""
-        names = [name for scheme in Scheme._registry.values() for name in scheme.integrators]
+        names = [name for scheme in cls._registry.values() for name in scheme.integrators]
         return tuple(dict.fromkeys(names))
 
     @classmethod

@@ -3,20 +3,10 @@ and cell averages exact for polynomials."""
 
 import numpy as np
 
-from ddsolver.grid import CartesianGrid
-from ddsolver.operator.lowrank import cell_average, lowrank_potential, lowrank_potential_numpy
+from ddsolver.grid import CartesianGrid, cell_average
+from ddsolver.operator.lowrank import lowrank_potential, lowrank_potential_numpy
 
-SPACINGS = {1: [0.1, 1, 1], 2: [0.1, 0.2, 1], 3: [0.1, 0.2, 0.3]}
-
-
-def random_problem(shape, seed=0):
-    rng = np.random.default_rng(seed)
-    ndim = sum(n > 1 for n in shape)
-    p = rng.random(shape) * (rng.random(shape) > 0.3)           # some empty cells
-    rank = 4
-    features = rng.standard_normal((rank, p.size))
-    base = rng.standard_normal(p.size)
-    return p, features, base, np.array(SPACINGS[ndim], float)
+from ..finite_volumes import random_problem
 
 
 def test_lowrank_potential_matches_numpy():

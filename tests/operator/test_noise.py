@@ -7,16 +7,7 @@ import pytest
 
 from ddsolver.operator.noise import sg_matrix, sg_rhs, sg_rhs_numpy
 
-SHAPES = [(40, 1, 1), (12, 9, 1), (6, 5, 7)]
-SPACINGS = {1: [0.1, 1, 1], 2: [0.1, 0.2, 1], 3: [0.1, 0.2, 0.3]}
-
-
-def random_problem(shape, seed=0):
-    rng = np.random.default_rng(seed)
-    ndim = sum(n > 1 for n in shape)
-    p = rng.random(shape) * (rng.random(shape) > 0.3)           # some empty cells
-    phi = rng.standard_normal(shape)
-    return p, phi, np.array(SPACINGS[ndim], float)
+from ..finite_volumes import SHAPES, random_potential_problem
 
 
 def sg_reference_1d(p, phi, h, diffusion, beta):
@@ -31,7 +22,7 @@ def sg_reference_1d(p, phi, h, diffusion, beta):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_sg_kernel_matches_numpy_and_conserves_mass(shape):
-    p, phi, spacing = random_problem(shape)
+    p, phi, spacing = random_potential_problem(shape)
     out, outflow = np.empty(shape), np.empty(shape)
     rate = sg_rhs(p, phi, spacing, 0.3, 7.0, out, outflow)
     ref_out, ref_rate = sg_rhs_numpy(p, phi, spacing, 0.3, 7.0)
@@ -65,7 +56,7 @@ def test_sg_kernel_matches_independent_formula():
 def test_gibbs_state_of_frozen_potential_is_steady(shape):
     """p ∝ exp(−βφ): every SG flux vanishes, so L(p) = 0 to round-off relative to the gross
     fluxes (docs/theory.md §5.1), in the compiled kernel, its twin and the sparse matrix."""
-    _, phi, spacing = random_problem(shape, seed=7)
+    _, phi, spacing = random_potential_problem(shape, seed=7)
     beta, diffusion = 3.0, 0.4                   # β φ spans about ±10: p over ~9 decades
     p = np.exp(-beta * phi)
     p /= p.sum()
@@ -87,10 +78,10 @@ def test_sg_positivity_bound_is_sharp(shape):
     """Forward Euler with Δt = 1/rate keeps p ≥ 0; Δt = 1.05/rate does not. Sharpness needs the
     cell with the largest rate to get no inflow, so one test density has mass only on every other
     cell (a checkerboard), the other is random with empty cells."""
-    _, phi, spacing = random_problem(shape, seed=3)
+    _, phi, spacing = random_potential_problem(shape, seed=3)
     phi *= 3
     out, outflow = np.empty(shape), np.empty(shape)
-    random_p = random_problem(shape, seed=4)[0]
+    random_p = random_potential_problem(shape, seed=4)[0]
     rate = sg_rhs(random_p, phi, spacing, 0.5, 2.0, out, outflow)
     assert np.min(random_p + (1 - 1e-9) / rate * out) >= 0
     checker = np.indices(shape).sum(axis=0) % 2 == 0

@@ -7,22 +7,7 @@ import pytest
 from ddsolver.operator.lowrank import lowrank_potential_numpy
 from ddsolver.stepper.ssprk import evaluate_rhs, ssprk3_advance, ssprk3_step_numpy
 
-SPACINGS = {1: [0.1, 1, 1], 2: [0.1, 0.2, 1], 3: [0.1, 0.2, 0.3]}
-
-
-def random_problem(shape, seed=0):
-    rng = np.random.default_rng(seed)
-    ndim = sum(n > 1 for n in shape)
-    p = rng.random(shape) * (rng.random(shape) > 0.3)           # some empty cells
-    rank = 4
-    features = rng.standard_normal((rank, p.size))
-    base = rng.standard_normal(p.size)
-    return p, features, base, np.array(SPACINGS[ndim], float)
-
-
-def faces(shape):
-    n0, n1, n2 = shape
-    return np.empty((n0 + 1, n1, n2)), np.empty((n0, n1 + 1, n2)), np.empty((n0, n1, n2 + 1))
+from ..finite_volumes import faces, random_problem
 
 
 def test_semi_discrete_risk_decays():
