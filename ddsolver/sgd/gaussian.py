@@ -113,11 +113,10 @@ class GaussianSgdModel:
 
     def reduced(self, state: UnitState) -> dict[str, np.ndarray]:
         """{name: (N,) array} for the coordinates r = |w|, r1 = |w[:s₀]|, r2 = |w[s₀:]|, a, b."""
-        s0 = getattr(self.data, "signal_dim", None)
         values = {"a": lambda: state.A.copy(), "b": lambda: state.B.copy(),
                   "r": lambda: np.linalg.norm(state.W, axis=1),
-                  "r1": lambda: np.linalg.norm(state.W[:, :s0], axis=1),
-                  "r2": lambda: np.linalg.norm(state.W[:, s0:], axis=1)}
+                  "r1": lambda: np.linalg.norm(state.W[:, :self.data.signal_dim], axis=1),
+                  "r2": lambda: np.linalg.norm(state.W[:, self.data.signal_dim:], axis=1)}
         return {name: values[name]() for name in self.coords}
 
     def weights(self, state: UnitState) -> np.ndarray:
