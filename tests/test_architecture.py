@@ -134,3 +134,11 @@ def test_section_references_resolve():
                 if number not in sections[doc]:
                     missing.append((str(path.relative_to(ROOT)), doc, number))
     assert checked > 80 and missing == []
+
+
+def test_cited_test_files_exist():
+    """Every tests/….py path named in the documentation exists."""
+    cited = {(str(p.relative_to(ROOT)), name) for p in _documents() if p.suffix == ".md"
+             for name in re.findall(r"tests/[\w/]+\.py", p.read_text())}
+    assert len(cited) > 20
+    assert sorted(c for c in cited if not (ROOT / c[1]).is_file()) == []
