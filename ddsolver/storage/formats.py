@@ -19,13 +19,13 @@ READERS = {hdf5.FORMAT: (hdf5.FORMAT_VERSION, hdf5.read_solution),
 
 def load(path) -> Solution | SgdResult:
     """Read a ddsolver file (complete, still being written, or left by a killed run): a
-    :class:`~ddsolver.Solution` for a solution file, an :class:`~ddsolver.sgd.run.SgdResult`
+    :class:`~ddsolver.Solution` for a solution file, an :class:`~ddsolver.results.SgdResult`
     for an SGD file."""
     return _load(path, tuple(READERS))
 
 
 def load_sgd(path) -> SgdResult:
-    """Read an SGD file (format ``ddsolver.sgd``) as an :class:`~ddsolver.sgd.run.SgdResult`."""
+    """Read an SGD file (format ``ddsolver.sgd``) as an :class:`~ddsolver.results.SgdResult`."""
     return _load(path, (sgd.FORMAT,))
 
 

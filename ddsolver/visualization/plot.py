@@ -86,7 +86,7 @@ def _plot_stationary(sol: Solution, path):
 
 
 def plot_sgd(result, path=None):
-    """Draw an SGD run (:class:`~ddsolver.sgd.run.SgdResult`): the exact risk R_N against t,
+    """Draw an SGD run (:class:`~ddsolver.results.SgdResult`): the exact risk R_N against t,
     and histograms of each reduced coordinate at a few snapshot times; save to ``path`` if
     given. Returns the matplotlib ``Figure``."""
     names = list(result.coords)
