@@ -15,16 +15,7 @@ from ddsolver.sgd.online import online_sgd
 from ddsolver.sgd.risk import exact_risk
 
 from .monte_carlo import monte_carlo_risk
-
-MMN = {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5}
-ACTIVATIONS = [("piecewise_linear", MMN), ("relu", {}), ("tanh", {})]
-UNITS = {"w": (False, False), "aw": (True, False), "awb": (True, True)}
-CONSTANT = (0, 1.0, 1.0, 0.0)
-
-
-def make_data(kind, dim=6, delta=0.7):
-    return (IsotropicGaussians(delta, dim) if kind == "isotropic"
-            else AnisotropicGaussians(delta, dim, 2))
+from .units import ACTIVATIONS, CONSTANT, UNITS, make_data
 
 
 def network(unit, dim, rng, n=5):
