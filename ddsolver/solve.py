@@ -43,11 +43,12 @@ def stops(times: np.ndarray) -> list[float]:
     return sorted(set(times.tolist()) | set(pauses.tolist()))
 
 
-def run_attrs(reduction) -> dict:
-    """The kernel facts stored with a solve: series terms, rank and tail bound where the
-    reduction has a low-rank form (None values are not stored)."""
+def run_attrs(reduction, run) -> dict:
+    """The kernel facts stored with a solve where the reduction has a low-rank form (None values
+    are not stored): series terms, their tail bound, the reduction's rank and the rank the run
+    evaluates (smaller after compression to the numerical rank, ``pde.kernel_tol``)."""
     facts = {"kernel_terms": reduction.terms, "kernel_rank": reduction.rank,
-             "kernel_tail_bound": reduction.tail_bound}
+             "kernel_rank_used": run.kernel_rank, "kernel_tail_bound": reduction.tail_bound}
     return {key: value for key, value in facts.items() if value is not None}
 
 
@@ -74,9 +75,10 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     grid, reduction, run = scheme.build(case, model_of(case))
     setup_time = time.perf_counter() - start
     compile_time = run.warm_up()
-    log.info("set-up %.2f s, compile/load %.2f s, kernel rank %s", setup_time, compile_time,
-             reduction.rank)
-    attrs = {"scheme": scheme.name, "integrator": scheme.integrator(case), **run_attrs(reduction),
+    log.info("set-up %.2f s, compile/load %.2f s, kernel rank %s (%s used)", setup_time,
+             compile_time, reduction.rank, run.kernel_rank)
+    attrs = {"scheme": scheme.name, "integrator": scheme.integrator(case),
+             **run_attrs(reduction, run),
              "setup_time": setup_time, "compile_time": compile_time}
     times = case["pde"]["snapshot_times"]
     writer = None

@@ -111,7 +111,8 @@ def stationary(case, output=None, *, overwrite=False, progress=None) -> Solution
     def finish():
         status = ("complete" if report["converged"] else f"failed: not converged after "
                   f"{report['iterations']} iterations (residual {report['residual']:.2e})")
-        return {**report, "kernel_rank": reduction.rank, "status": status}
+        return {**report, "kernel_rank": reduction.rank, "kernel_rank_used": run.kernel_rank,
+                "status": status}
 
     writer = None
     if output is not None:

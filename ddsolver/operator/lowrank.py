@@ -23,14 +23,23 @@ class LowRankPotential:
     ``base`` is what the steppers use: the effective potential Φ̄ = base + F̄ᵀc includes
     −(1/β) log J when β < ∞ (docs/theory.md §4.1), so the Scharfetter–Gummel flux sees the entropic
     drift of the reduction.
+
+    With ``tol`` the features are compressed to the numerical rank of the kernel on the grid
+    (:func:`compress_features`); ``full_rank`` is the reduction's rank, ``rank`` the one used.
     """
 
-    def __init__(self, reduction, grid: CartesianGrid, beta: float = np.inf, nodes: int = 4):
+    def __init__(self, reduction, grid: CartesianGrid, beta: float = np.inf, nodes: int = 4,
+                 tol: float | None = None):
         self.reduction = reduction
         self.grid = grid
         self.beta = beta
         self.vbar = np.ascontiguousarray(cell_average(reduction.v, grid, nodes))
-        self.features = np.ascontiguousarray(reduction.cell_features(grid, nodes))
+        features = reduction.cell_features(grid, nodes)
+        self.full_rank = features.shape[0]
+        if tol is not None:
+            features = compress_features(features, tol)
+        self.features = np.ascontiguousarray(features)
+        self.rank = self.features.shape[0]
         self.ridge = cell_average(lambda *x: 0.5 * reduction.lam * sum(c * c for c in x), grid,
                                   nodes)
         self.log_jacobian = (cell_average(reduction.log_jacobian, grid, nodes)
@@ -58,6 +67,22 @@ class LowRankPotential:
             entropy = p[positive] @ (np.log(p[positive]) - self.log_jacobian[positive])
             value += entropy * self.grid.cell_volume / self.beta
         return value
+
+
+def compress_features(features: np.ndarray, tol: float) -> np.ndarray:
+    """Features G (k, cells) of the same cell kernel K = F̄ᵀF̄ at its numerical rank.
+
+    With the Gram matrix F̄F̄ᵀ = Q Λ Qᵀ (rank × rank, eigenvalues λ_1 ≥ λ_2 ≥ …), G = Q_kᵀ F̄ keeps
+    the k eigenvalues λ_i > tol · λ_1. Then GᵀG = F̄ᵀ Q_k Q_kᵀ F̄ differs from K by at most
+    λ_(k+1) ≤ tol · λ_1 = tol · ‖K‖₂ in the spectral norm (so in every entry), and the moments
+    c' = Q_kᵀ c keep |c'|² = |c|² up to the same bound: the potential and the risk are those of
+    the uncompressed kernel to the tolerance. Rows are in decreasing λ.
+    """
+    values, vectors = np.linalg.eigh(features @ features.T)
+    if values.size == 0 or values[-1] <= 0:
+        return np.zeros((1, features.shape[1]))            # no interaction: one zero feature
+    keep = values > tol * values[-1]
+    return vectors[:, keep][:, ::-1].T @ features
 
 
 @njit(cache=True)

@@ -23,6 +23,7 @@ A run (:class:`Run`) is what the drive loop advances:
 
 =======================  =======================================================================
 ``t``, ``steps``         its time and the number of accepted steps so far
+``kernel_rank``          the rank of U it evaluates per step (None: no low-rank form)
 ``warm_up()``            compile or load the kernels; returns the seconds it took
 ``advance(t_end)``       move the state to time ``t_end``
 ``density``              the density on the stored grid (cells × cell volume sums to 1)
@@ -46,6 +47,7 @@ class Run(Protocol):
     """The run protocol (see the module docstring)."""
 
     t: float
+    kernel_rank: int | None
 
     @property
     def steps(self) -> int: ...

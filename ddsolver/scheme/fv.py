@@ -56,7 +56,8 @@ class FiniteVolumes(Scheme):
         pde = case["pde"]
         grid = CartesianGrid.from_dict(pde["grid"])
         reduction = model.reduction(case, grid)
-        potential = LowRankPotential(reduction, grid, beta=case["training"]["beta"])
+        potential = LowRankPotential(reduction, grid, beta=case["training"]["beta"],
+                                     tol=pde["kernel_tol"])
         initial = InitialLaw(case["init"], case["data"].get("dim"),
                              case["data"].get("signal_dim"))
         density = initial.cell_density(grid, outside_tol=pde["boundary_mass"])

@@ -106,5 +106,5 @@ class Spectral(Scheme):
                  if grid.names == ("phi",) else 0.0)
         run = SpectralRun(op, density, Schedule.from_dict(training["schedule"]), to_cells,
                           tol=pde["tol"], negative_tol=pde["negative_tol"],
-                          free_energy_shift=shift)
+                          free_energy_shift=shift, kernel_rank=reduction.rank)
         return out, reduction, run

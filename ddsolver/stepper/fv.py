@@ -66,6 +66,7 @@ class FiniteVolumeRun:
                  integrator="ssprk3", cfl=0.9, tol=1e-7, reconstruction="upwind3", open_ends=(),
                  on_boundary="error", boundary_mass=1e-9, max_steps=10**8, threads=None):
         self.potential = potential
+        self.kernel_rank = potential.rank
         self.grid = potential.grid
         self.p = np.ascontiguousarray(density0, dtype=float).reshape(self.grid.padded_shape())
         self.schedule = schedule

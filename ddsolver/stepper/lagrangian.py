@@ -30,6 +30,7 @@ class LagrangianRun:
     def __init__(self, reduction, positions, weights, schedule: Schedule, grid: CartesianGrid,
                  *, rtol=1e-10, on_boundary="error"):
         self.reduction = reduction
+        self.kernel_rank = reduction.rank
         self.r = np.asarray(positions, float).copy()
         self.weights = np.asarray(weights, float)
         self.schedule = schedule

@@ -36,8 +36,9 @@ class SpectralRun:
     """
 
     def __init__(self, operator, nodal_density, schedule, project, *, tol=1e-8,
-                 negative_tol=1e-6, free_energy_shift=0.0, dt=None):
+                 negative_tol=1e-6, free_energy_shift=0.0, dt=None, kernel_rank=None):
         self.op, self.schedule, self.project = operator, schedule, project
+        self.kernel_rank = kernel_rank
         self.state = operator.to_state(nodal_density)
         self.stepper = ETDRK4Stepper(operator, 1e-2 if dt is None else dt, tol=tol)
         self.negative_tol, self.shift = negative_tol, free_energy_shift

@@ -61,6 +61,8 @@ def test_solve_conserves_mass_and_decreases_free_energy(case):
     assert np.all(np.diff(sol.free_energy) <= 1e-9 * scale), sol.free_energy
     if math.isinf(sol.case["training"]["beta"]):
         assert np.all(np.diff(sol.risk) <= 1e-9 * max(1.0, float(sol.risk.max())))
+    if "kernel_rank" in sol.attrs:                # compression never raises the rank
+        assert 1 <= sol.attrs["kernel_rank_used"] <= sol.attrs["kernel_rank"]
 
 
 @pytest.mark.parametrize("kind, label", [(kind, label) for kind, cls in Model.registered().items()
