@@ -21,10 +21,7 @@ from ddsolver.case import read_case
 from ddsolver.grid import CartesianGrid
 from ddsolver.model import model_of
 from ddsolver.operator.lowrank import LowRankPotential
-from ddsolver.problem.initial import InitialLaw
-from ddsolver.problem.schedule import Schedule
-from ddsolver.scheme.fv import FiniteVolumes, open_ends
-from ddsolver.stepper.fv import FiniteVolumeRun
+from ddsolver.scheme.fv import FiniteVolumes
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ["validation/anisotropic_w.toml", "validation/aw_relu.toml", "validation/awb_relu.toml",
@@ -33,22 +30,15 @@ CASES = ["validation/anisotropic_w.toml", "validation/aw_relu.toml", "validation
 
 def timed_solve(case: dict, tol):
     """(seconds, risks, densities, rank used, grid) of the finite-volume solve of ``case``."""
-    pde = case["pde"]
-    grid = CartesianGrid.from_dict(pde["grid"])
+    grid = CartesianGrid.from_dict(case["pde"]["grid"])
     model = model_of(case)
     potential = LowRankPotential(model.reduction(case, grid), grid,
                                  beta=case["training"]["beta"], tol=tol)
-    initial = InitialLaw(case["init"], case["data"].get("dim"), case["data"].get("signal_dim"))
-    run = FiniteVolumeRun(potential, initial.cell_density(grid, outside_tol=pde["boundary_mass"]),
-                          Schedule.from_dict(case["training"]["schedule"]),
-                          integrator=FiniteVolumes.integrator(case), cfl=pde["cfl"],
-                          tol=pde["tol"], reconstruction=pde["reconstruction"],
-                          open_ends=open_ends(grid, model.radial), on_boundary="warn",
-                          boundary_mass=pde["boundary_mass"], threads=pde["threads"])
+    run = FiniteVolumes.run(case, model, potential)
     run.warm_up()
     start = time.perf_counter()
     risks, densities = [], []
-    for t in pde["snapshot_times"]:
+    for t in case["pde"]["snapshot_times"]:
         run.advance(t)
         risks.append(run.risk())
         densities.append(run.density.copy())

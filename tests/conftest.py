@@ -5,6 +5,7 @@ imports from this file."""
 
 import copy
 
+import numba
 import numpy as np
 import pytest
 
@@ -117,3 +118,13 @@ def _fixed_step_run(stepper, rho0, t_end, record_every=None):
 def fixed_step_run_fixture():
     """The fixed-step ETDRK4 driver of the spectral tests (the package's runs are adaptive)."""
     return _fixed_step_run
+
+
+@pytest.fixture(scope="module")
+def one_numba_thread():
+    """numba's kernels on one thread for a module: on shared cores parallel kernels of small
+    problems only add synchronisation."""
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(threads)

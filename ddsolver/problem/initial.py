@@ -108,6 +108,11 @@ class InitialLaw:
         self.dim = dim
         self.signal_dim = signal_dim
 
+    @classmethod
+    def from_case(cls, case: dict) -> InitialLaw:
+        """The initial law of a normalised case (``[init]``, ``data.dim``, ``data.signal_dim``)."""
+        return cls(case["init"], case["data"].get("dim"), case["data"].get("signal_dim"))
+
     def _radial_masses(self, axis: Axis, outside_tol: float) -> np.ndarray:
         """Cell masses of r = |w| (1-D law of w-kinds gaussian/point/samples)."""
         if self.kind == "gaussian":

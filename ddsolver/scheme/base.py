@@ -35,11 +35,13 @@ A run (:class:`Run`) is what the drive loop advances:
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Protocol
 
 import numpy as np
 
 from .. import checks
+from ..errors import CaseError
 from ..registry import Registry
 
 
@@ -91,6 +93,9 @@ class Scheme(Registry):
     @classmethod
     def check(cls, key: str, pde: dict, model, training: dict) -> None:
         """Refuse a scheme or integrator that does not fit the model or the noise."""
+        if not cls.noisy and training["beta"] < math.inf:
+            raise CaseError(f"{key}.scheme: the {cls.__name__} scheme is noiseless only "
+                            "(training.beta = inf); use a scheme that solves noisy dynamics")
         if cls.name not in model.schemes:
             checks.fail(f"{key}.scheme", " or ".join(repr(s) for s in model.schemes)
                         + f" for coordinates {model.coords} of {model.kind} data", cls.name)

@@ -48,23 +48,28 @@ class FiniteVolumes(Scheme):
 
     @classmethod
     def build(cls, case, model):
+        """The potential compressed to the kernel's numerical rank at ``pde.kernel_tol``."""
         from ..operator.lowrank import LowRankPotential
+
+        grid = CartesianGrid.from_dict(case["pde"]["grid"])
+        reduction = model.reduction(case, grid)
+        potential = LowRankPotential(reduction, grid, beta=case["training"]["beta"],
+                                     tol=case["pde"]["kernel_tol"])
+        return grid, reduction, cls.run(case, model, potential)
+
+    @classmethod
+    def run(cls, case, model, potential):
+        """A finite-volume run of a normalised case on ``potential`` (its grid and kernel)."""
         from ..problem.initial import InitialLaw
         from ..problem.schedule import Schedule
         from ..stepper.fv import FiniteVolumeRun
 
-        pde = case["pde"]
-        grid = CartesianGrid.from_dict(pde["grid"])
-        reduction = model.reduction(case, grid)
-        potential = LowRankPotential(reduction, grid, beta=case["training"]["beta"],
-                                     tol=pde["kernel_tol"])
-        initial = InitialLaw(case["init"], case["data"].get("dim"),
-                             case["data"].get("signal_dim"))
-        density = initial.cell_density(grid, outside_tol=pde["boundary_mass"])
-        run = FiniteVolumeRun(potential, density, Schedule.from_dict(case["training"]["schedule"]),
-                              integrator=cls.integrator(case), cfl=pde["cfl"], tol=pde["tol"],
-                              reconstruction=pde["reconstruction"],
-                              open_ends=open_ends(grid, model.radial),
-                              on_boundary=pde["on_boundary"], boundary_mass=pde["boundary_mass"],
-                              threads=pde["threads"])
-        return grid, reduction, run
+        pde, grid = case["pde"], potential.grid
+        density = InitialLaw.from_case(case).cell_density(grid, outside_tol=pde["boundary_mass"])
+        return FiniteVolumeRun(potential, density,
+                               Schedule.from_dict(case["training"]["schedule"]),
+                               integrator=cls.integrator(case), cfl=pde["cfl"], tol=pde["tol"],
+                               reconstruction=pde["reconstruction"],
+                               open_ends=open_ends(grid, model.radial),
+                               on_boundary=pde["on_boundary"],
+                               boundary_mass=pde["boundary_mass"], threads=pde["threads"])

@@ -3,9 +3,6 @@ the exact characteristics by scipy's DOP853; noiseless dynamics only."""
 
 from __future__ import annotations
 
-import math
-
-from ..errors import CaseError
 from ..grid import CartesianGrid
 from .base import Scheme
 from .fv import CELLS
@@ -23,13 +20,6 @@ class Lagrangian(Scheme):
         return CELLS[ndim]
 
     @classmethod
-    def check(cls, key, pde, model, training):
-        if not cls.noisy and training["beta"] < math.inf:
-            raise CaseError(f"{key}.scheme: the Lagrangian scheme is noiseless only "
-                            "(training.beta = inf); use scheme = 'fv' for noisy dynamics")
-        super().check(key, pde, model, training)
-
-    @classmethod
     def integrator(cls, case):
         return "DOP853"
 
@@ -42,9 +32,7 @@ class Lagrangian(Scheme):
         pde = case["pde"]
         grid = CartesianGrid.from_dict(pde["grid"])
         reduction = model.reduction(case, grid)
-        initial = InitialLaw(case["init"], case["data"].get("dim"),
-                             case["data"].get("signal_dim"))
-        positions, weights = initial.particles(pde["particles"], grid)
+        positions, weights = InitialLaw.from_case(case).particles(pde["particles"], grid)
         run = LagrangianRun(reduction, positions, weights,
                             Schedule.from_dict(case["training"]["schedule"]), grid,
                             rtol=pde["rtol"], on_boundary=pde["on_boundary"])

@@ -98,7 +98,7 @@ class Spectral(Scheme):
             for axis, matrix in enumerate(matrices):
                 p = np.moveaxis(np.tensordot(matrix, p, axes=(1, axis)), 0, axis)
             return p
-        density = InitialLaw(case["init"], case["data"].get("dim")).nodal_density(
+        density = InitialLaw.from_case(case).nodal_density(
             nodes, outside_tol=pde["boundary_mass"])
         density = density / float(np.sum(weights * density))
         # the circle operator's F omits the constant R_#/(2α²) of F = R/(2α²) + …

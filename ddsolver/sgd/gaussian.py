@@ -75,7 +75,7 @@ class GaussianSgdModel:
             W, values = init["kappa"] / math.sqrt(d) * rng.standard_normal((n, d)), {}
         else:
             if init["kind"] == "density":
-                values = _grid_samples(InitialLaw(init, d, self.case["data"].get("signal_dim")),
+                values = _grid_samples(InitialLaw.from_case(self.case),
                                        CartesianGrid.from_dict(self.case["pde"]["grid"]), n, rng)
             elif init["kind"] == "point":
                 values = {"r": np.full(n, init["kappa"])}

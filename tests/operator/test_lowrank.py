@@ -10,7 +10,6 @@ from ddsolver.operator.lowrank import (
     lowrank_potential,
     lowrank_potential_numpy,
 )
-from ddsolver.stepper.fv import FiniteVolumeRun
 
 from ..finite_volumes import random_problem
 
@@ -59,14 +58,15 @@ def test_compressed_solve_agrees_with_the_full_rank_solve(make_case):
     """MMN 9.1 at d = 40: the reduction's 26 series terms compress to fewer on the grid, and the
     solve agrees with the full-rank one to about kernel_tol (risk within 1e-8)."""
     from ddsolver.case import normalize_case
+    from ddsolver.model import model_of
+    from ddsolver.scheme.fv import FiniteVolumes
     from ddsolver.solve import build_run
 
     case = normalize_case(make_case(training={"t_final": 2.0},
                                     pde={"grid": {"r": {"max": 6.0, "cells": 400}},
                                          "snapshot_times": [0.0, 0.5, 1.0, 2.0]}))
     grid, reduction, compressed = build_run(case)
-    full = FiniteVolumeRun(LowRankPotential(reduction, grid), compressed.density.copy(),
-                           compressed.schedule, cfl=case["pde"]["cfl"], tol=case["pde"]["tol"])
+    full = FiniteVolumes.run(case, model_of(case), LowRankPotential(reduction, grid))
     assert compressed.kernel_rank < full.kernel_rank == reduction.rank
     for t in case["pde"]["snapshot_times"]:
         compressed.advance(t)

@@ -10,7 +10,6 @@ the centre variance exceeds the true one by h²/12 per axis, which is subtracted
 
 import tracemalloc
 
-import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -26,14 +25,7 @@ from ddsolver.validation.metrics import fit_slope
 
 from .user_linear import B2, B3, C2, C3, EXAMPLE, exact_moments, linear_problems, linear_risk
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The machine's cores are shared: parallel kernels only add synchronisation here."""
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 def gaussian_cells(grid, mean, std):

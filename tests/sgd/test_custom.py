@@ -2,7 +2,6 @@
 exact solution (tests/problem/test_user.py): the mean and the spread of the units follow the ODE
 of the DD, the exact risk, initial laws and errors."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -13,14 +12,7 @@ from ddsolver.sgd.custom import CustomSgdModel
 
 from ..problem.user_linear import B2, C2, EXAMPLE, exact_moments, linear_problems, linear_risk
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The machine's cores are shared: parallel kernels only add synchronisation here."""
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 def sgd_case(lam, beta, eps, batch=1, schedule=None, noise=0.0, init=None):
