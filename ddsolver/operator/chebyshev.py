@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.polynomial import chebyshev as cheb
 
+from .lowrank import compress_features
+
 
 def lobatto_nodes(n: int, lo: float, hi: float) -> np.ndarray:
     """The n Chebyshev–Lobatto points of [lo, hi], ascending."""
@@ -77,9 +79,13 @@ def no_flux_divergence(D: np.ndarray) -> np.ndarray:
 class ChebyshevRadialOperator:
     """The noisy radial DD (module docstring) on n Lobatto points of [lo, hi] for a reduction
     with ``v``, ``features``, ``log_jacobian``, ``dlog_jacobian``, ``risk``, ``scale``, ``lam``
-    (:class:`~ddsolver.reduction.radial.RadialReduction`)."""
+    (:class:`~ddsolver.reduction.radial.RadialReduction`). With ``kernel_tol`` the features at
+    the nodes are compressed to the kernel's numerical rank under the Clenshaw–Curtis weights
+    (:func:`~ddsolver.operator.lowrank.compress_features`); ``full_rank`` is the reduction's
+    rank, ``rank`` the one used."""
 
-    def __init__(self, reduction, lo: float, hi: float, n: int, beta: float = np.inf):
+    def __init__(self, reduction, lo: float, hi: float, n: int, beta: float = np.inf,
+                 kernel_tol: float | None = None):
         if n < 4:
             raise ValueError(f"n must be >= 4 Chebyshev points, got {n}")
         self.reduction, self.n, self.beta = reduction, n, beta
@@ -89,7 +95,11 @@ class ChebyshevRadialOperator:
         self.D = differentiation_matrix(n, lo, hi)
         self.DZ = no_flux_divergence(self.D)
         self.v = np.asarray(reduction.v(self.r), dtype=float)
-        self.features = np.asarray(reduction.features(self.r), dtype=float)
+        features = np.asarray(reduction.features(self.r), dtype=float)
+        self.full_rank = features.shape[0]
+        if kernel_tol is not None:
+            features = compress_features(features, kernel_tol, self.weights)
+        self.features, self.rank = features, features.shape[0]
         self.base = self.v / reduction.scale + 0.5 * reduction.lam * self.r**2
         interior = self.r > 0                      # the drift at r = 0 meets a zero flux
         self.dlog_jacobian = np.zeros(n)

@@ -46,6 +46,8 @@ class FourierOperator:
     label_second_moment : R_# = E y², the constant of the risk.
     """
 
+    rank = None          # U is applied by convolution in φ, not in low-rank form
+
     def __init__(self, n, V=None, U=None, alpha=1.0, beta=np.inf, xi=1.0, offset=0.0,
                  label_second_moment=0.0):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:

@@ -69,18 +69,22 @@ class LowRankPotential:
         return value
 
 
-def compress_features(features: np.ndarray, tol: float) -> np.ndarray:
-    """Features G (k, cells) of the same cell kernel K = F̄ᵀF̄ at its numerical rank.
+def compress_features(features: np.ndarray, tol: float, weights=None) -> np.ndarray:
+    """Features G (k, n) of the same kernel K = FᵀF at its numerical rank, for features F at n
+    cells (``weights`` None: all of equal volume) or n quadrature nodes of weights w > 0.
 
-    With the Gram matrix F̄F̄ᵀ = Q Λ Qᵀ (rank × rank, eigenvalues λ_1 ≥ λ_2 ≥ …), G = Q_kᵀ F̄ keeps
-    the k eigenvalues λ_i > tol · λ_1. Then GᵀG = F̄ᵀ Q_k Q_kᵀ F̄ differs from K by at most
-    λ_(k+1) ≤ tol · λ_1 = tol · ‖K‖₂ in the spectral norm (so in every entry), and the moments
-    c' = Q_kᵀ c keep |c'|² = |c|² up to the same bound: the potential and the risk are those of
-    the uncompressed kernel to the tolerance. Rows are in decreasing λ.
+    With the Gram matrix F W Fᵀ = Q Λ Qᵀ (rank × rank, W = diag(w), eigenvalues
+    λ_1 ≥ λ_2 ≥ …), G = Q_kᵀ F keeps the k eigenvalues λ_i > tol · λ_1. Then GᵀG = Fᵀ Q_k Q_kᵀ F
+    differs from K by at most λ_(k+1) ≤ tol · λ_1 = tol · ‖W^½ K W^½‖₂ in the norm of the
+    operator p ↦ ∫ K p (so in every entry for equal volumes), and the moments c' = Q_kᵀ c of any
+    law keep |c'|² = |c|² up to the same bound: the potential and the risk are those of the
+    uncompressed kernel to the tolerance. Rows are in decreasing λ. A kernel that is identically
+    zero gives one zero feature.
     """
-    values, vectors = np.linalg.eigh(features @ features.T)
+    weighted = features if weights is None else features * np.asarray(weights)
+    values, vectors = np.linalg.eigh(weighted @ features.T)
     if values.size == 0 or values[-1] <= 0:
-        return np.zeros((1, features.shape[1]))            # no interaction: one zero feature
+        return np.zeros((1, features.shape[1]))
     keep = values > tol * values[-1]
     return vectors[:, keep][:, ::-1].T @ features
 

@@ -40,6 +40,8 @@ class PolarOperator:
     (:class:`~ddsolver.problem.planar.PlanarTeacher`).
     """
 
+    rank = None          # U is applied by convolution in φ, not in low-rank form
+
     def __init__(self, problem, r_lo, r_hi, n_r, n_phi, phi0=0.0, *, alpha=1.0, lam=0.0,
                  beta=np.inf):
         if not r_lo > 0:

@@ -23,8 +23,16 @@ class Reduction:
         points per axis."""
         return cell_average(self.features, grid, nodes)
 
-    def interaction(self, grid: CartesianGrid, masses, nodes: int = 2) -> np.ndarray:
+    def interaction(self, grid: CartesianGrid, masses, nodes: int = 2,
+                    tol: float | None = None) -> np.ndarray:
         """∫∫ U p p = Σ_k (Σ_j F̄_kj m_j)² for cell masses m (n, cells) of piecewise-constant
-        densities, one value per row."""
+        densities, one value per row; with ``tol`` from the features compressed to the kernel's
+        numerical rank (:func:`~ddsolver.operator.lowrank.compress_features`), as the solver
+        evaluates it."""
+        from ..operator.lowrank import compress_features
+
+        features = self.cell_features(grid, nodes)
+        if tol is not None:
+            features = compress_features(features, tol)
         masses = np.reshape(masses, (-1, grid.size))
-        return np.sum((masses @ self.cell_features(grid, nodes).T)**2, axis=1)
+        return np.sum((masses @ features.T)**2, axis=1)

@@ -35,9 +35,10 @@ class PlanarReduction(Reduction):
         r = np.ones_like(np.asarray(coords[0], float)) if self.circle else coords[0]
         return np.asarray(self.problem.diagonal(np.asarray(r, float)), float)
 
-    def interaction(self, grid, masses, nodes=2) -> np.ndarray:
+    def interaction(self, grid, masses, nodes=2, tol=None) -> np.ndarray:
         """∫∫ U p p for cell masses (n, grid.size) of piecewise-constant densities (cell
-        centres as nodes, whatever ``nodes``), one value per row."""
+        centres as nodes, whatever ``nodes``; U has no low-rank form to compress, whatever
+        ``tol``), one value per row."""
         masses = np.reshape(masses, (-1,) + grid.shape)
         phi = grid.axis("phi")
         delta = phi.spacing * np.arange(phi.cells)

@@ -47,7 +47,8 @@ def _operator(case: dict, grid: CartesianGrid, out: CartesianGrid, reduction):
         offset = phi.lo + 0.5 * phi.spacing
         matrices.append(fourier_average(phi.cells, offset, out.axis("phi").edges))
     if grid.names == ("r",):
-        op = ChebyshevRadialOperator(reduction, r.lo, r.hi, r.cells, beta=beta)
+        op = ChebyshevRadialOperator(reduction, r.lo, r.hi, r.cells, beta=beta,
+                                     kernel_tol=case["pde"]["kernel_tol"])
         return op, {"r": (op.r, r.lo, r.hi)}, op.weights, matrices
     problem = reduction.problem
     if grid.names == ("phi",):
@@ -106,5 +107,5 @@ class Spectral(Scheme):
                  if grid.names == ("phi",) else 0.0)
         run = SpectralRun(op, density, Schedule.from_dict(training["schedule"]), to_cells,
                           tol=pde["tol"], negative_tol=pde["negative_tol"],
-                          free_energy_shift=shift, kernel_rank=reduction.rank)
+                          free_energy_shift=shift, kernel_rank=op.rank)
         return out, reduction, run

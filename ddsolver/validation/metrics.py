@@ -79,7 +79,7 @@ def marginal_mean_sd(edges, density) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(np.maximum(mass @ (c**2 + h**2 / 12) - mean**2, 0.0))
 
 
-def finite_n_correction(density, grid, reduction, neurons, nodes=2) -> np.ndarray:
+def finite_n_correction(density, grid, reduction, neurons, nodes=2, tol=None) -> np.ndarray:
     """E R_N − R(p) = (α²/N) (∫ U(θ, θ) p(dθ) − ∫∫ U p p) for N iid units of law p
     (docs/theory.md §1).
 
@@ -90,10 +90,12 @@ def finite_n_correction(density, grid, reduction, neurons, nodes=2) -> np.ndarra
     piecewise-constant ``density`` (n, *grid.shape) on any grid; one value per snapshot. The
     cell averages take ``nodes`` Gauss–Legendre points per axis: 2 (exact for cubics in every
     cell) is ample for this O(1/N) term and 8 times cheaper than the solver's 4 on a 3-D grid.
+    With ``tol`` (the case's ``pde.kernel_tol``) the features are compressed to the kernel's
+    numerical rank, as in the solver.
     """
     diagonal = cell_average(reduction.diagonal, grid, nodes)
     p = np.reshape(density, (-1, grid.size)) * grid.cell_volume
-    pairs = reduction.interaction(grid, p, nodes)
+    pairs = reduction.interaction(grid, p, nodes, tol)
     return reduction.scale**2 / neurons * (p @ diagonal - pairs)
 
 

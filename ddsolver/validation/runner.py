@@ -298,7 +298,7 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
                         f"{grid.names}")
     density = solution.density[i]
     correction = finite_n_correction(density, grid, build_reduction(case, grid),
-                                     case["sgd"]["neurons"])
+                                     case["sgd"]["neurons"], tol=case["pde"]["kernel_tol"])
     sgd_risk = np.array([res.risk[j] for res in results])
     predicted = solution.risk[i] + correction
     gap, gap_se = risk_gap(sgd_risk, solution.risk[i], predicted)

@@ -105,6 +105,32 @@ def test_finite_volumes_converge_to_the_spectral_solution(mmn_noisy):
     assert 1.5 < order < 3.0 and gaps[1] < 3e-3, (gaps, order)
 
 
+def test_compressed_chebyshev_features_keep_the_operator(mmn_noisy):
+    """The radial operator's features compressed at pde.kernel_tol (Clenshaw–Curtis-weighted
+    Gram matrix) keep fewer terms than the series and give the uncompressed operator's
+    potential, transport and risk to the tolerance on the run's state; a loose tolerance drops more
+    terms and its error shows, bounded by the tolerance."""
+    from ddsolver.operator.chebyshev import ChebyshevRadialOperator
+
+    case = normalize_case(mmn_noisy("spectral", 96))
+    tol = case["pde"]["kernel_tol"]
+    _, reduction, run = build_run(case)
+    run.advance(2.0)
+    p, op = run.nodal, run.op
+    beta, axis = case["training"]["beta"], op.r
+    full = ChebyshevRadialOperator(reduction, axis[0], axis[-1], axis.size, beta=beta)
+    loose = ChebyshevRadialOperator(reduction, axis[0], axis[-1], axis.size, beta=beta,
+                                    kernel_tol=1e-4)
+    assert loose.rank < run.kernel_rank == op.rank < reduction.rank == full.rank
+    scale = np.abs(full.psi(p)).max()
+    assert np.abs(op.psi(p) - full.psi(p)).max() < 10 * tol * scale
+    transport = full.nonlinear_state(full.to_state(p))
+    assert (np.abs(op.nonlinear_state(op.to_state(p)) - transport).max()
+            < 1e3 * tol * np.abs(transport).max())            # a derivative: n² amplification
+    assert abs(op.risk(p) - full.risk(p)) < 10 * tol * full.risk(p)
+    assert 1e-12 < abs(loose.risk(p) - full.risk(p)) < 1e-4 * full.risk(p)
+
+
 # --- monitors and errors --------------------------------------------------------------------
 
 def test_under_resolved_spectral_solve_warns(caplog, linear_case, mmn_noisy):

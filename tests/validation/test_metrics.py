@@ -205,6 +205,36 @@ def test_finite_n_correction_against_random_relu_networks(model):
     assert expected == pytest.approx(mean, abs=4 * se)
 
 
+@pytest.mark.parametrize("model", ["aw", "anisotropic_w"])
+def test_finite_n_correction_with_compressed_features(model):
+    """With the solver's kernel_tol the interaction uses the kernel's numerical rank on the grid
+    (ReLU units a·relu: U = a a' r r' k(cos), one term on (a, r); anisotropic: 182 terms → 4
+    at kernel_tol = 1e-6) and agrees with the full-rank one to the tolerance; a loose tolerance
+    drops terms, which only lowers ∫∫U p p = mᵀKm, by at most tol·‖K‖₂·|m|²."""
+    from ddsolver.operator.lowrank import compress_features
+
+    case = model_case(model)
+    grid = CartesianGrid.from_dict(case["pde"]["grid"])
+    density = bump(grid, [0.4 * a.lo + 0.6 * a.hi for a in grid.axes],
+                   [0.15 * (a.hi - a.lo) for a in grid.axes])
+    reduction = build_reduction(case, grid)
+    masses = density.ravel()[None] * grid.cell_volume
+    full = reduction.interaction(grid, masses)[0]
+    tol = case["pde"]["kernel_tol"]
+    features = reduction.cell_features(grid, 2)
+    rank = compress_features(features, tol).shape[0]
+    assert rank == 1 if model == "aw" else 1 < rank < reduction.rank / 20
+    compressed = reduction.interaction(grid, masses, tol=tol)[0]
+    assert compressed == pytest.approx(full, rel=10 * tol)
+    difference = (finite_n_correction(density[None], grid, reduction, 10, tol=tol)
+                  - finite_n_correction(density[None], grid, reduction, 10))
+    assert abs(difference[0]) < reduction.scale**2 / 10 * 10 * tol * full
+    if model == "anisotropic_w":
+        loose = reduction.interaction(grid, masses, tol=1e-3)[0]
+        bound = 1e-3 * np.linalg.norm(features, 2)**2 * np.sum(masses**2)
+        assert 1e-6 * full < full - loose <= bound
+
+
 def test_finite_n_correction_of_a_custom_problem_against_direct_sums(tmp_path):
     """The same identity for a user problem, R_N from the O(N²) double sum of U(θ_i, θ_j)."""
     neurons, networks = 4, 20_000
