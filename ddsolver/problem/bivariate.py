@@ -33,8 +33,8 @@ import math
 import numpy as np
 from numba import njit
 from scipy.special import ndtr, owens_t
-from threadpoolctl import threadpool_limits
 
+from ..threads import single_blas_thread
 from .gaussian import common_rule, hermite_rows, panel_rule, std_normal_pdf
 from .pointwise import sigma_pair
 
@@ -157,7 +157,7 @@ def hermite_table(activation, radii, nmax: int) -> tuple[np.ndarray, np.ndarray]
         values = activation.sigma(radii[live, None] * nodes[None, :])     # (M, Q)
         weighted = values * weights
         rows = hermite_rows(nodes, np.ones_like(nodes), nmax)
-        with threadpool_limits(limits=1, user_api="blas"):     # small products: threads only cost
+        with single_blas_thread():     # small products: threads only cost
             for start in range(0, nmax + 1, HERMITE_BLOCK):
                 block = np.array(list(itertools.islice(rows, HERMITE_BLOCK)))
                 h[live, start:start + len(block)] = weighted @ block.T

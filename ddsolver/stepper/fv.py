@@ -9,12 +9,12 @@ from contextlib import contextmanager
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..errors import NumericalError
 from ..operator.lowrank import LowRankPotential
 from ..operator.transport import RECONSTRUCTIONS
 from ..problem.schedule import Schedule
+from ..threads import single_blas_thread
 from .boundary import EdgeGuard
 from .semi_implicit import SemiImplicitStepper
 from .ssprk import MAX_STEPS, NEGATIVE, ssprk3_advance
@@ -46,7 +46,7 @@ def numba_threads(threads: int):
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             yield
     finally:
         numba.set_num_threads(previous)

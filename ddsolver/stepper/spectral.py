@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..errors import NumericalError
+from ..threads import single_blas_thread
 from .imex import ETDRK4Stepper
 
 log = logging.getLogger("ddsolver")
@@ -61,7 +61,7 @@ class SpectralRun:
 
     def advance(self, t_end: float) -> None:
         tau_end = float(self.schedule.integral(t_end))
-        with threadpool_limits(limits=1, user_api="blas"):   # small products: threads only wait
+        with single_blas_thread():   # small products: threads only wait
             try:
                 self.state = self.stepper.advance(self.state, self.tau, tau_end)
             except FloatingPointError as exc:

@@ -178,7 +178,8 @@ def _variant(case: dict, key: str, value) -> dict:
     return out
 
 
-def _points(case: dict) -> list[tuple[float | None, dict]]:
+def sweep_points(case: dict) -> list[tuple[float | None, dict]]:
+    """(sweep value, case) for every point of a case's sweep; (None, case) without one."""
     sweep = case["validate"]["sweep"]
     if sweep is None:
         return [(None, case)]
@@ -410,7 +411,7 @@ def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=
     from .report import ValidationReport
 
     loaded = _load(cases)
-    points = {name: _points(case) for name, case in loaded}
+    points = {name: sweep_points(case) for name, case in loaded}
     jobs, keys = {}, {}
     for name, plist in points.items():
         for value, case in plist:
