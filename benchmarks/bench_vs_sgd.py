@@ -5,11 +5,12 @@ For each case in ``validation/`` (full size; every point of a sweep) prints, in 
 1. the PDE solve on the case's own grid (the *fine* solve);
 2. refinement downwards: the grid coarsened by 2, 4, 8, … per axis (for the Lagrangian scheme,
    the particle count) while the largest risk difference to the fine solve over the snapshot
-   times stays ≤ ``--risk-tol`` (default 1e-3); the coarsest such grid is printed with its error;
-3. the wall time of ``ddsolver.solve`` on that grid (build, advance and snapshots; numba
-   warm: the fine solve has loaded every kernel), against the wall time of one SGD seed of the
-   same case (``ddsolver.sgd.run.simulate``, seed ``sgd.seeds[0]``, its own kernels warmed by a
-   10-step run), and the ratio PDE/SGD (target ≤ 1/10).
+   times stays ≤ ``--risk-tol`` (default 1e-3); the fastest of these grids (usually the
+   coarsest) is printed with its error;
+3. the wall time of ``ddsolver.solve`` on that grid (best of two; build, advance and
+   snapshots; numba warm: the fine solve has loaded every kernel), against the wall time of one
+   SGD seed of the same case (``ddsolver.sgd.run.simulate``, seed ``sgd.seeds[0]``, its own
+   kernels warmed by a 10-step run), and the ratio PDE/SGD (target ≤ 1/10).
 
 Then the same for MMN example 9.1 to t = 200 (``examples/mmn_9_1.toml``) at risk error ≤ 1e-4
 against a reference on twice the example's resolution, with SGD at N = 800, ε = 1e-5 timed over
@@ -77,27 +78,35 @@ def timed_solve(case: dict):
 
 
 def coarsest(case: dict, risk_tol: float, reference=None):
-    """(case, seconds, max risk error, fine seconds) of the coarsest grid within ``risk_tol`` of
-    the reference (by default the case's own grid); a grid on which the solve stops (mass at
-    an edge of the grid, an unresolved solution) ends the refinement."""
+    """(case, seconds, max risk error, fine seconds) of the fastest grid within ``risk_tol`` of
+    the reference (by default the case's own grid) among the case's and its coarsenings by 2,
+    4, 8, …; the refinement stops at the first grid out of tolerance or on which the solve
+    stops (mass at an edge of the grid, an unresolved solution). The fastest is usually the
+    coarsest; not always: an under-resolved spectral solve takes smaller adaptive steps."""
     fine, fine_seconds = timed_solve(case)
     if reference is None:
         reference = fine.risk
-    best, best_error = case, float(np.max(np.abs(fine.risk - reference)))
+    passing = [(case, float(np.max(np.abs(fine.risk - reference))))]
     factor = 2
     while (trial := coarsened(case, factor, risk_tol)) is not None:
         try:
             solution, _ = timed_solve(trial)
-        except (DomainError, NumericalError):           # too coarse: mass at an edge, or worse
+        except (DomainError, NumericalError):
             break
         error = float(np.max(np.abs(solution.risk - reference)))
         if not error <= risk_tol:
             break
-        best, best_error = trial, error
+        passing.append((trial, error))
         factor *= 2
-    _, seconds = timed_solve(best)                  # timed again, warm and alone
-    _, again = timed_solve(best)
-    return best, min(seconds, again), best_error, fine_seconds
+    timed = [(best_of(trial), trial, error) for trial, error in passing
+             if error <= risk_tol]
+    seconds, best, error = min(timed, key=lambda item: item[0])
+    return best, seconds, error, fine_seconds
+
+
+def best_of(case: dict, repeat: int = 2) -> float:
+    """The smallest wall time of ``repeat`` warm solves."""
+    return min(timed_solve(case)[1] for _ in range(repeat))
 
 
 def sgd_seconds(case: dict, max_steps: int) -> tuple[float, int]:
@@ -139,7 +148,7 @@ def row(name, case, pde, sgd_time, steps, target):
 
 
 def header():
-    print(f"{'case':<24} {'scheme':<10} {'fine':>12} {'coarsest':>10} {'max|dR|':>8} "
+    print(f"{'case':<24} {'scheme':<10} {'fine':>12} {'used':>10} {'max|dR|':>8} "
           f"{'fine s':>8} {'PDE s':>7} {'SGD steps':>10} {'SGD s':>8} {'PDE/SGD':>7} {'ok':>4}")
 
 
