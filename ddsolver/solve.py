@@ -19,7 +19,7 @@ from .results import Solution
 from .scheme import Scheme
 
 log = logging.getLogger("ddsolver")
-PROGRESS_UPDATES = 200          # the run pauses this many times for the progress bar and checks
+PROGRESS_UPDATES = 50           # the run pauses this many times for the progress bar and checks
 
 
 def scheme_of(case: dict) -> type[Scheme]:
