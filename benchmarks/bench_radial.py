@@ -100,7 +100,7 @@ def lagrangian_table(particle_counts, fv_runs, fv_reference):
     print(f"\nLagrangian reference (16 000 particles, rtol 1e-9): {ref.attrs['run_time']:.1f} s; "
           f"max |risk gap| to the finest finite-volume grid "
           f"{np.max(np.abs(ref.risk - fv_reference)):.1e}")
-    print(f"9.1 to t = 200, error against the Lagrangian reference; time = set-up + run, best of 3")
+    print("9.1 to t = 200, error against the Lagrangian reference; time = set-up + run, best of 3")
     print(f"{'method':>34} {'n':>6} {'wall s':>8} {'steps':>7} {'rejected':>9} "
           f"{'max |risk err|':>15}")
     for cells, (sol, seconds) in fv_runs.items():

@@ -65,10 +65,12 @@ def test_power_schedule_is_a_time_change(assert_invariants, make_case):
     tau = 2 * (np.sqrt(1 + times) - 1)
     power = ddsolver.solve(make_case(
         training={"t_final": 8.0, "schedule": {"kind": "power", "exponent": 0.5, "offset": 1.0}},
-        pde={"snapshot_times": times, "scheme": "lagrangian", "particles": 400}))
+        pde={"snapshot_times": times, "scheme": "lagrangian", "particles": 400,
+             "rtol": 1e-10}))
     constant = ddsolver.solve(make_case(
         training={"t_final": float(tau[-1])},
-        pde={"snapshot_times": tau, "scheme": "lagrangian", "particles": 400}))
+        pde={"snapshot_times": tau, "scheme": "lagrangian", "particles": 400,
+             "rtol": 1e-10}))
     np.testing.assert_allclose(power.risk, constant.risk, rtol=1e-7)
     assert_invariants(power)
 

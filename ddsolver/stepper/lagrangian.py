@@ -15,7 +15,8 @@ Two integrators (``pde.integrator``):
 
 - ``dopri5`` (``auto``): v and g_k tabulated once, with their first two derivatives, at
   ``TABLE_INTERVALS`` + 1 uniform nodes on [0, 2 r_max] and interpolated by quintic Hermite
-  polynomials (:func:`tabulated_moments`, :func:`lagrangian_velocity`); the ODE is then the
+  polynomials (:func:`tabulated_moments`, :func:`lagrangian_velocity`; the range doubles when
+  particles pass half of it, which only ``on_boundary = "warn"`` allows); the ODE is then the
   exact gradient flow of the tabulated risk. A compiled adaptive Dormand–Prince 5(4)
   (:func:`dopri5_advance`, scipy's RK45 tableau and dense output) keeps its step across stops
   and reads the state at a stop from its dense output.
@@ -39,10 +40,11 @@ from ..problem.schedule import Schedule, schedule_value
 from .boundary import EdgeGuard
 
 TABLE_INTERVALS = 4096        # on [0, TABLE_REACH r_max]; 9.1: error 3e-11 in g, 1.4e-8 in g'
-TABLE_REACH = 2.0             # particles past r_max (on_boundary = "warn") stay on the table
+TABLE_REACH = 2.0             # table on [0, 2 r_max], doubled when particles pass half of it
 SECOND_DERIVATIVE_STEP = 1 / 16   # g'' = [g'(x + δ) − g'(x − δ)]/(2δ), δ = this × node spacing
 MAX_STEPS = 10**7
 OK, STEP_UNDERFLOW, TOO_MANY_STEPS = 0, 1, 2
+FRESH_STATE = (0.0, 0.0, 0.0, 0.0, 0.0, 1e-4)   # t, t_old, Δt, accepted, rejected, last error
 PI_ALPHA, PI_BETA = 0.17, 0.04     # Hairer's PI step control for DOPRI5: α = 1/5 − 0.75β
 RK_A, RK_B, RK_C, RK_E, RK_P = RK45.A, RK45.B, RK45.C, RK45.E, RK45.P
 
@@ -51,7 +53,9 @@ def compression(features: np.ndarray, tol: float) -> np.ndarray:
     """Q (k × rank) with g = Q f: the features f (rank × nodes) at fine r nodes compressed by
     :func:`compress_features` (G = Q_kᵀ f, Q_k the Gram eigenvectors with λ_i > tol · λ_1).
     Q_k is recovered from G Fᵀ = Q_kᵀ F Fᵀ = Λ_k Q_kᵀ with Λ_k = diag(G Gᵀ); being a fixed linear
-    recombination, it compresses the derivatives f' the same way. No interaction: one zero row."""
+    recombination, it compresses the derivatives f' the same way. No interaction: one zero row.
+    Rounding: the rows of Q carry errors ~ ε λ₁/λ_i ≤ ε/tol, which move the kernel by
+    ~ (ε/tol)² λ₁, far below tol λ₁ for tol ≳ 1e-12."""
     compressed = compress_features(features, tol)
     eigenvalues = np.einsum("ij,ij->i", compressed, compressed)
     return (compressed @ features.T) / np.where(eigenvalues > 0, eigenvalues, 1.0)[:, None]
@@ -180,15 +184,16 @@ def _scaled_rms(x, y, y_new, rtol, atol):
 @njit(cache=True)
 def dopri5_advance(t_end, state, y, y_old, stages, weights, table, h, code, value, offset,
                    exponent, scale, lam, rtol, atol, moments, out):
-    """Adaptive Dormand–Prince 5(4) (scipy RK45's tableau, error norm and controller) for the
-    velocity of :func:`lagrangian_velocity`, stepping until the step covers ``t_end``; ``out`` is
-    the 4th-order dense output there, y(t_old + θΔt) = y_old + Δt Σ_s K_s (P θ⃗)_s.
+    """Adaptive Dormand–Prince 5(4) (scipy RK45's tableau and error norm) for the velocity of
+    :func:`lagrangian_velocity`, stepping until the step covers ``t_end``; ``out`` is the
+    4th-order dense output there, y(t_old + θΔt) = y_old + Δt Σ_s K_s (P θ⃗)_s.
 
-    ``state`` = [t, t_old, Δt, accepted, rejected] with y at t and y_old at t_old persists
-    across calls; ``stages`` (7 × n) holds the last step's K_s (K_7 = f(t, y): FSAL). Δt ≤ 0
-    starts: K_1 = f(t, y) and Hairer's initial step. The step factor is 0.9 err^(−1/5) clipped
-    to [0.2, 10], no growth right after a rejection. Returns OK, STEP_UNDERFLOW or
-    TOO_MANY_STEPS."""
+    ``state`` = [t, t_old, Δt, accepted, rejected, last error] (FRESH_STATE), with y at t and
+    y_old at t_old, persists across calls; ``stages`` (7 × n) holds the last step's K_s
+    (K_7 = f(t, y): FSAL). Δt ≤ 0 starts: K_1 = f(t, y) and Hairer's initial step. The step
+    factor is Hairer's PI control 0.9 err^(−α) err_last^β clipped to [0.2, 10] (after a
+    rejection 0.9 err^(−1/5), at least 0.2; no growth right after one). Returns OK,
+    STEP_UNDERFLOW or TOO_MANY_STEPS."""
     n = y.size
     stage = np.empty(n)
     y_new = np.empty(n)
@@ -284,10 +289,19 @@ class LagrangianRun:
         self.rtol = rtol
         self.atol = rtol * max(np.abs(self.r).max(), 1.0)
         self.edges = EdgeGuard(on_boundary)
-        self.nodes = np.linspace(0.0, TABLE_REACH * grid.axes[0].hi, TABLE_INTERVALS + 1)
-        self.mix = compression(reduction.features(self.nodes), kernel_tol)
-        self.kernel_rank = self.mix.shape[0]
+        self.kernel_tol = kernel_tol
+        self._compress(TABLE_REACH * grid.axes[0].hi)
         self.t, self.steps, self.rejected = 0.0, 0, 0
+
+    def _compress(self, reach):
+        """Nodes on [0, reach] (TABLE_INTERVALS per r_max) and the compression Q on them (the
+        identity for ``kernel_tol`` None)."""
+        intervals = int(np.ceil(TABLE_INTERVALS * reach / (TABLE_REACH * self.grid.axes[0].hi)))
+        self.nodes = np.linspace(0.0, reach, intervals + 1)
+        features = self.reduction.features(self.nodes)
+        self.mix = (np.eye(features.shape[0]) if self.kernel_tol is None
+                    else compression(features, self.kernel_tol))
+        self.kernel_rank = self.mix.shape[0]
 
     def warm_up(self) -> float:
         return 0.0
@@ -327,12 +341,15 @@ class CompiledLagrangianRun(LagrangianRun):
 
     def __init__(self, reduction, positions, weights, schedule, grid, **options):
         super().__init__(reduction, positions, weights, schedule, grid, **options)
-        self.table = tabulate(reduction, self.mix, self.nodes)
-        self.spacing = self.nodes[1]
-        # t, t_old, Δt, accepted, rejected, previous error
-        self.state = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1e-4])
+        self.state = np.array(FRESH_STATE)
         self.y, self.y_old = self.r.copy(), self.r.copy()
         self.stages = np.zeros((7, self.r.size))
+
+    def _compress(self, reach):
+        """The compression and the table on [0, reach]."""
+        super()._compress(reach)
+        self.table = tabulate(self.reduction, self.mix, self.nodes)
+        self.spacing = self.nodes[1]
         self.work = np.empty(self.table.shape[2])
 
     def _args(self):
@@ -352,7 +369,7 @@ class CompiledLagrangianRun(LagrangianRun):
     def warm_up(self) -> float:
         """Compile (or load) the kernels on a copy of the state."""
         start = time.perf_counter()
-        state, y = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1e-4]), self.r[:1].copy()
+        state, y = np.array(FRESH_STATE), self.r[:1].copy()
         dopri5_advance(1e-3, state, y, y.copy(), np.zeros((7, 1)), np.ones(1), self.table,
                        self.spacing, *self.schedule.args(), self.reduction.scale,
                        self.reduction.lam, self.rtol, self.atol, self.work, y.copy())
@@ -368,13 +385,16 @@ class CompiledLagrangianRun(LagrangianRun):
             what = "step size underflow" if status == STEP_UNDERFLOW else "too many steps"
             raise NumericalError(f"Lagrangian scheme failed after t = {self.state[0]:.6g}: "
                                  f"{what}")
-        if np.abs(self.y).max() > self.nodes[-1]:
+        reach = np.abs(self.y).max()
+        if reach > self.nodes[-1]:
             raise NumericalError(f"Lagrangian scheme: particles passed r = {self.nodes[-1]:g}, "
                                  f"the end of the tabulated kernel, by t = {self.state[0]:.6g}; "
                                  "widen pde.grid.r")
         self.t = t_end
         self.steps, self.rejected = int(self.state[3]), int(self.state[4])
         self._check_grid()
+        if reach > 0.5 * self.nodes[-1]:            # on_boundary = "warn": extend the table
+            self._compress(2 * self.nodes[-1])
 
 
 class ScipyLagrangianRun(LagrangianRun):

@@ -13,11 +13,14 @@ from ddsolver.grid import CartesianGrid
 from ddsolver.problem.initial import InitialLaw, deposit, quantile_density
 from ddsolver.solve import build_run
 from ddsolver.stepper.lagrangian import (
+    CompiledLagrangianRun,
     lagrangian_velocity,
     lagrangian_velocity_numpy,
     tabulated_moments,
     tabulated_numpy,
 )
+
+from ..mmn_reference import mmn_initial_risk
 
 POWER = {"kind": "power", "value": 1.5, "exponent": 0.5, "offset": 1.0}
 
@@ -35,7 +38,7 @@ def test_compiled_velocity_and_moments_match_numpy_twin(make_case):
     red = run.reduction
     twin = lagrangian_velocity_numpy(0.7, r, run.weights, run.table, run.spacing, run.schedule,
                                      red.scale, red.lam)
-    np.testing.assert_allclose(out, twin, rtol=1e-12, atol=1e-14 * np.abs(twin).max())
+    np.testing.assert_allclose(out, twin, rtol=1e-10, atol=1e-12 * np.abs(twin).max())
     moments = np.empty(run.table.shape[2])
     tabulated_moments(r, run.weights, run.table, run.spacing, moments)
     np.testing.assert_allclose(moments, tabulated_numpy(r, run.table, run.spacing)[0]
@@ -55,21 +58,27 @@ def test_table_matches_point_values(make_case):
 
 
 def test_compression_keeps_the_kernel_to_kernel_tol(make_case):
-    """gᵀg = fᵀ Q_kᵀ Q_k f differs from fᵀf by at most λ_(k+1) ≤ tol λ₁ on the Gram nodes; between
-    them, and along a run, the difference stays at that level."""
-    case = lagrangian_case(make_case, t_final=8.0, particles=400, rtol=1e-10)
+    """On the Gram nodes, K = FᵀF and the compressed K̃ = Fᵀ QᵀQ F differ by λ_(k+1) ≤ tol · λ₁
+    = tol ‖K‖₂ in the spectral norm (computed with F = U S Vᵀ: ‖K − K̃‖₂ = ‖S Uᵀ(I − QᵀQ)U S‖₂);
+    a run's risk moves by about that much (t ≤ 2; the plateau before the split at t ≈ 5
+    amplifies it 100-fold) against the uncompressed features (``kernel_tol=None``)."""
+    case = lagrangian_case(make_case, t_final=2.0, particles=400, rtol=1e-10)
     _, red, run = build_run(case)
-    r = np.random.default_rng(3).uniform(0.0, 8.0, 500)
-    f = red.features(r)
-    full, compressed = f.T @ f, (run.mix @ f).T @ (run.mix @ f)
+    u, singular, _ = np.linalg.svd(red.features(run.nodes), full_matrices=False)
+    gap = (singular[:, None] * (u.T @ (np.eye(red.rank) - run.mix.T @ run.mix) @ u)
+           * singular[None, :])
     assert run.kernel_rank < red.rank
-    assert np.abs(full - compressed).max() <= 1e-9 * np.abs(full).max()
+    assert np.linalg.norm(gap, 2) <= 1e-10 * singular[0] ** 2
+    full = CompiledLagrangianRun(red, run.r, run.weights, run.schedule, run.grid, rtol=1e-10,
+                                 kernel_tol=None)
+    assert full.kernel_rank == red.rank
+    for t in (0.0, 1.0, 2.0):
+        run.advance(t)
+        full.advance(t)
+        assert abs(run.risk() - full.risk()) < 1e-9
     sol = ddsolver.solve(case)
-    case["pde"]["kernel_tol"] = 1e-300                          # every positive eigenvalue kept
-    sol_full = ddsolver.solve(case)
-    assert sol.attrs["kernel_rank"] == sol_full.attrs["kernel_rank"] == red.rank
-    assert sol.attrs["kernel_rank_used"] == run.kernel_rank < sol_full.attrs["kernel_rank_used"]
-    np.testing.assert_allclose(sol.risk, sol_full.risk, rtol=0, atol=1e-9)
+    assert (sol.attrs["kernel_rank"], sol.attrs["kernel_rank_used"]) == (red.rank,
+                                                                         run.kernel_rank)
 
 
 def test_compiled_dopri5_matches_scipy(make_case):
@@ -98,9 +107,12 @@ def test_compiled_dopri5_matches_scipy(make_case):
     assert scipy_run.kernel_rank == run.kernel_rank
 
 
-def test_second_order_in_particles(make_case):
-    """Equal-mass quantile particles: the midpoint rule in the quantile level, so the risk error
-    falls like n^-2 (measured on t ≤ 3, before the law splits)."""
+def test_first_order_in_particles_from_the_tail(make_case):
+    """Equal-mass quantile particles are the midpoint rule in the quantile level u. The last
+    particle, at u = 1 − 1/(2n), stands for the whole upper tail, where r(u) → ∞ and the features
+    have not saturated: an error ∝ 1/n (up to logarithms) that dominates at moderate n. Measured
+    before the law splits (t ≤ 3) against 3200 particles, and at t = 0 against the independent
+    quadrature of tests/mmn_reference.py."""
     times = np.linspace(0.0, 3.0, 7)
 
     def risk(n):
@@ -108,9 +120,12 @@ def test_second_order_in_particles(make_case):
                                               snapshot_times=times)).risk
 
     reference = risk(3200)
-    errors = [np.abs(risk(n) - reference).max() for n in (50, 100, 200)]
-    orders = np.log2(np.array(errors[:-1]) / errors[1:])
-    assert np.all((orders > 1.7) & (orders < 2.5)), (errors, orders)
+    runs = [risk(n) for n in (50, 100, 200)]
+    errors = np.array([np.abs(r - reference).max() for r in runs])
+    initial = np.array([abs(r[0] - mmn_initial_risk()) for r in runs])
+    for e in (errors, initial):
+        orders = np.log2(e[:-1] / e[1:])
+        assert np.all((orders > 0.9) & (orders < 1.2)), (e, orders)
 
 
 def test_particles_keep_their_order_and_the_risk_decreases(make_case, assert_invariants):
