@@ -51,7 +51,7 @@ def test_point_mass_follows_single_radius_ode(scheme, t_final, lo, hi, tol, alph
     case = make_case(init={"kind": "point", "kappa": 0.8},
                      network={"scale": alpha}, training={"t_final": t_final, "lambda": lam},
                      pde={"kernel_dim": "inf", "scheme": scheme, "snapshot_times": times,
-                          "grid": {"r": {"min": lo, "max": hi, "cells": 2000}}})
+                          "rtol": 1e-10, "grid": {"r": {"min": lo, "max": hi, "cells": 2000}}})
     sol = ddsolver.solve(case)
     r, risk = single_radius_trajectory(times, 0.8, alpha=alpha, lam=lam)
     assert_invariants(sol)
@@ -65,10 +65,12 @@ def test_power_schedule_is_a_time_change(assert_invariants, make_case):
     tau = 2 * (np.sqrt(1 + times) - 1)
     power = ddsolver.solve(make_case(
         training={"t_final": 8.0, "schedule": {"kind": "power", "exponent": 0.5, "offset": 1.0}},
-        pde={"snapshot_times": times, "scheme": "lagrangian", "particles": 400}))
+        pde={"snapshot_times": times, "scheme": "lagrangian", "particles": 400,
+             "rtol": 1e-10}))
     constant = ddsolver.solve(make_case(
         training={"t_final": float(tau[-1])},
-        pde={"snapshot_times": tau, "scheme": "lagrangian", "particles": 400}))
+        pde={"snapshot_times": tau, "scheme": "lagrangian", "particles": 400,
+             "rtol": 1e-10}))
     np.testing.assert_allclose(power.risk, constant.risk, rtol=1e-7)
     assert_invariants(power)
 
@@ -77,7 +79,7 @@ def test_finite_volumes_match_lagrangian_on_mmn(assert_invariants, make_case):
     """The two independent schemes agree on the 9.1 case (d = 40 kernel) to 1e-3 in risk."""
     times = np.array([0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30])
     fv = ddsolver.solve(make_case(training={"t_final": 30.0},
-                                  pde={"snapshot_times": times,
+                                  pde={"snapshot_times": times, "scheme": "fv",
                                        "grid": {"r": {"min": 0, "max": 8, "cells": 1600}}}))
     lag = ddsolver.solve(make_case(training={"t_final": 30.0},
                                    pde={"snapshot_times": times, "scheme": "lagrangian",
@@ -93,7 +95,7 @@ def test_spatial_order_on_smooth_problem(assert_invariants, make_case):
     risk error fall at order ≥ 1.8 under grid refinement (errors against a 4× finer grid)."""
     def density_at(cells):
         sol = ddsolver.solve(make_case(training={"t_final": 2.0},
-                                       pde={"snapshot_times": [0.0, 2.0],
+                                       pde={"snapshot_times": [0.0, 2.0], "scheme": "fv",
                                             "grid": {"r": {"min": 0, "max": 4, "cells": cells}}}))
         assert_invariants(sol)
         return sol.density[-1], sol.risk[-1]
@@ -158,7 +160,8 @@ def test_default_grid_reproduces_converged_risk_curve(make_case, assert_invarian
     finite-volume gap is 4.3e-5 against either)."""
     times = np.linspace(0, 200, 401)
     fv = ddsolver.solve(make_case(training={"t_final": 200.0},
-                                  pde={"snapshot_times": times, "grid": {"r": {"max": 8.0}}}))
+                                  pde={"snapshot_times": times, "scheme": "fv",
+                                       "grid": {"r": {"max": 8.0}}}))
     lag = ddsolver.solve(make_case(training={"t_final": 200.0},
                                    pde={"snapshot_times": times, "scheme": "lagrangian",
                                         "particles": 3000, "rtol": 1e-6}))

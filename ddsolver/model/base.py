@@ -11,7 +11,8 @@ What a model provides (docs/architecture.md §3 walks through adding one):
 ``kind``              the ``data.kind`` it answers to
 ``units``             its ``network.unit`` values (first is the default); ``()``: no unit key
 ``init_kinds``        its ``[init]`` kinds (first is the default)
-``schemes``           the schemes that solve it (first is the default)
+``schemes``           the schemes that solve it, in order of preference
+``default_scheme``    the scheme of a case that names none (first that solves its dynamics)
 ``radial``            coordinates that are norms (min >= 0, natural boundary at 0)
 ``periodic``          coordinates that are angles (a grid spans exactly 2π)
 ``default_ranges``    {coordinate: (min, max)} grid defaults (missing: ``min``/``max`` required)
@@ -31,6 +32,7 @@ What a model provides (docs/architecture.md §3 walks through adding one):
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from .. import checks
@@ -81,6 +83,14 @@ class Model(Registry):
     def coords(self) -> tuple[str, ...]:
         """The reduced coordinates, in grid-axis order."""
         raise NotImplementedError
+
+    def default_scheme(self, training: dict) -> str:
+        """The ``pde.scheme`` of a case that names none: the first of :attr:`schemes` that solves
+        its dynamics (a noiseless-only scheme is passed over when ``training.beta`` < ∞)."""
+        from ..scheme import Scheme
+
+        return next(name for name in self.schemes
+                    if Scheme.from_name(name).noisy or math.isinf(training["beta"]))
 
     def check_init_kind(self, key: str, kind) -> None:
         """Refuse an ``init.kind`` that is not one of :attr:`init_kinds`."""

@@ -89,7 +89,10 @@ class IsotropicModel(GaussianDataModel):
 
     @property
     def schemes(self):
-        return ("fv", "lagrangian", "spectral") if self.coords == ("r",) else ("fv",)
+        """(r): the Lagrangian scheme first (noiseless: the fastest accurate path,
+        docs/numerics.md §5), finite volumes for noisy dynamics; (a, r), (a, b, r): finite
+        volumes."""
+        return ("lagrangian", "fv", "spectral") if self.coords == ("r",) else ("fv",)
 
     @classmethod
     def examples(cls):

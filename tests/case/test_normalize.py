@@ -24,7 +24,7 @@ def test_normalize_is_idempotent_and_survives_json(make_case):
 
 def test_defaults(make_case):
     case = normalize_case(make_case())
-    assert case["pde"]["kernel_dim"] == 40 and case["pde"]["scheme"] == "fv"
+    assert case["pde"]["kernel_dim"] == 40 and case["pde"]["scheme"] == "lagrangian"
     assert case["sgd"]["seeds"] == [0] and case["sgd"]["batch"] == 1
     np.testing.assert_array_equal(case["sgd"]["snapshot_times"], case["pde"]["snapshot_times"])
     assert case["validate"]["t_max"] == case["training"]["t_final"]
@@ -47,7 +47,8 @@ def test_errors_name_the_key(tables, message, make_case):
 
 
 @pytest.mark.parametrize("tables, message", [
-    ({"pde": {"integrator": "semi_implicit"}}, "pde.integrator: 'semi_implicit' needs"),
+    ({"pde": {"scheme": "fv", "integrator": "semi_implicit"}},
+     "pde.integrator: 'semi_implicit' needs"),
     ({"training": {"beta": 100.0}, "pde": {"scheme": "lagrangian"}}, "pde.scheme: the Lagrangian"),
 ])
 def test_solver_choices_that_do_not_fit_the_case(tables, message, make_case):

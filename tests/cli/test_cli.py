@@ -120,7 +120,7 @@ def test_show_reports_incomplete_file(tmp_path, capsys):
 def test_warnings_are_one_line(tmp_path, capsys):
     """Mass reaching a too-small grid with on_boundary = "warn": one warning line, exit 0."""
     path = case_file(tmp_path, "max = 8\ncells = 100", 'max = 1.5\ncells = 100\n[pde]\n'
-                     'on_boundary = "warn"')
+                     'scheme = "fv"\non_boundary = "warn"')
     assert main(["solve", str(path), "-o", str(tmp_path / "out.h5"), "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert err.startswith("ddsolver: warning: ") and err.count("\n") == 1, err

@@ -63,7 +63,7 @@ def test_compressed_solve_agrees_with_the_full_rank_solve(make_case):
     from ddsolver.solve import build_run
 
     case = normalize_case(make_case(training={"t_final": 2.0},
-                                    pde={"grid": {"r": {"max": 6.0, "cells": 400}},
+                                    pde={"scheme": "fv", "grid": {"r": {"max": 6.0, "cells": 400}},
                                          "snapshot_times": [0.0, 0.5, 1.0, 2.0]}))
     grid, reduction, compressed = build_run(case)
     full = FiniteVolumes.run(case, model_of(case), LowRankPotential(reduction, grid))

@@ -71,7 +71,7 @@ def test_a_velocity_against_the_radial_model():
     r_axis = {"min": 0.0, "max": 6.0, "cells": 300}
     radial = case(RELU_ISO, "w", {"r": r_axis}, t_final=2 * h,
                   init={"kind": "gaussian", "kappa": 2.0})
-    radial["pde"].update(times)
+    radial["pde"].update(times, scheme="fv")
     two_d = case(RELU_ISO, "aw", {"a": {"min": 1 - 7 * s, "max": 1 + 7 * s, "cells": 70},
                                   "r": r_axis}, t_final=2 * h,
                  init={"kind": "gaussian", "kappa": 2.0,
