@@ -70,25 +70,32 @@ class LowRankPotential:
         return value
 
 
-def compress_features(features: np.ndarray, tol: float, weights=None) -> np.ndarray:
-    """Features G (k, n) of the same kernel K = FᵀF at its numerical rank, for features F at n
-    cells (``weights`` None: all of equal volume) or n quadrature nodes of weights w > 0.
+def compression_basis(features: np.ndarray, tol: float, weights=None) -> np.ndarray:
+    """Q_kᵀ (k × rank) such that G = Q_kᵀ F are features of the same kernel K = FᵀF at its
+    numerical rank, for features F at n cells (``weights`` None: all of equal volume) or at n
+    quadrature nodes of weights w > 0.
 
     With the Gram matrix F W Fᵀ = Q Λ Qᵀ (rank × rank, W = diag(w), eigenvalues
-    λ_1 ≥ λ_2 ≥ …), G = Q_kᵀ F keeps the k eigenvalues λ_i > tol · λ_1. Then GᵀG = Fᵀ Q_k Q_kᵀ F
+    λ_1 ≥ λ_2 ≥ …), Q_k keeps the k eigenvectors with λ_i > tol · λ_1. Then GᵀG = Fᵀ Q_k Q_kᵀ F
     differs from K by at most λ_(k+1) ≤ tol · λ_1 = tol · ‖W^½ K W^½‖₂ in the norm of the
     operator p ↦ ∫ K p (so in every entry for equal volumes), and the moments c' = Q_kᵀ c of any
     law keep |c'|² = |c|² up to the same bound: the potential and the risk are those of the
-    uncompressed kernel to the tolerance. Rows are in decreasing λ. A kernel that is identically
-    zero gives one zero feature.
+    uncompressed kernel to the tolerance. Q_kᵀ is a fixed recombination of the features, so it
+    compresses their derivatives too. Rows are in decreasing λ. A kernel that is identically
+    zero gives one zero row.
     """
     weighted = features if weights is None else features * np.asarray(weights)
     with single_blas_thread():       # threads only wait on a busy 2-core machine: 0.16 s → 9 ms
         values, vectors = np.linalg.eigh(weighted @ features.T)
     if values.size == 0 or values[-1] <= 0:
-        return np.zeros((1, features.shape[1]))
+        return np.zeros((1, features.shape[0]))
     keep = values > tol * values[-1]
-    return vectors[:, keep][:, ::-1].T @ features
+    return vectors[:, keep][:, ::-1].T
+
+
+def compress_features(features: np.ndarray, tol: float, weights=None) -> np.ndarray:
+    """G = Q_kᵀ F: the features at the kernel's numerical rank (:func:`compression_basis`)."""
+    return compression_basis(features, tol, weights) @ features
 
 
 @njit(cache=True)

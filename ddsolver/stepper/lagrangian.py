@@ -7,9 +7,9 @@ of an empirical initial law) follow the ODE system
     ṙ_i = −2ξ(t) [ v'(r_i)/α + λ r_i + Σ_k g_k'(r_i) c_k ],    c_k = Σ_j w_j g_k(r_j),
 
 with g = Q f the features compressed to the kernel's numerical rank at ``pde.kernel_tol``
-(:func:`compression`: u_d = Σ_k g_k g_k to that tolerance). The risk is
-R = R_# + 2α Σ_i w_i v(r_i) + α² Σ_k c_k². No grid enters the dynamics; the stored density is
-:func:`ddsolver.problem.initial.quantile_density` of the particles.
+(:func:`~ddsolver.operator.lowrank.compression_basis`: u_d = Σ_k g_k g_k to that tolerance).
+The risk is R = R_# + 2α Σ_i w_i v(r_i) + α² Σ_k c_k². No grid enters the dynamics; the stored
+density is :func:`ddsolver.problem.initial.quantile_density` of the particles.
 
 Two integrators (``pde.integrator``):
 
@@ -34,7 +34,7 @@ from scipy.integrate import RK45, solve_ivp
 
 from ..errors import NumericalError
 from ..grid import CartesianGrid
-from ..operator.lowrank import compress_features
+from ..operator.lowrank import compression_basis
 from ..problem.initial import quantile_density
 from ..problem.schedule import Schedule, schedule_value
 from .boundary import EdgeGuard
@@ -47,18 +47,6 @@ OK, STEP_UNDERFLOW, TOO_MANY_STEPS = 0, 1, 2
 FRESH_STATE = (0.0, 0.0, 0.0, 0.0, 0.0, 1e-4)   # t, t_old, Δt, accepted, rejected, last error
 PI_ALPHA, PI_BETA = 0.14, 0.08   # PI control, α = 1/5 − 0.75β (9.1: 43 rejections; 149 at β = 0.04)
 RK_A, RK_B, RK_C, RK_E, RK_P = RK45.A, RK45.B, RK45.C, RK45.E, RK45.P
-
-
-def compression(features: np.ndarray, tol: float) -> np.ndarray:
-    """Q (k × rank) with g = Q f: the features f (rank × nodes) at fine r nodes compressed by
-    :func:`compress_features` (G = Q_kᵀ f, Q_k the Gram eigenvectors with λ_i > tol · λ_1).
-    Q_k is recovered from G Fᵀ = Q_kᵀ F Fᵀ = Λ_k Q_kᵀ with Λ_k = diag(G Gᵀ); being a fixed linear
-    recombination, it compresses the derivatives f' the same way. No interaction: one zero row.
-    Rounding: the rows of Q carry errors ~ ε λ₁/λ_i ≤ ε/tol, which move the kernel by
-    ~ (ε/tol)² λ₁, far below tol λ₁ for tol ≳ 1e-12."""
-    compressed = compress_features(features, tol)
-    eigenvalues = np.einsum("ij,ij->i", compressed, compressed)
-    return (compressed @ features.T) / np.where(eigenvalues > 0, eigenvalues, 1.0)[:, None]
 
 
 def tabulate(reduction, mix: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -300,7 +288,7 @@ class LagrangianRun:
         self.nodes = np.linspace(0.0, reach, intervals + 1)
         features = self.reduction.features(self.nodes)
         self.mix = (np.eye(features.shape[0]) if self.kernel_tol is None
-                    else compression(features, self.kernel_tol))
+                    else compression_basis(features, self.kernel_tol))
         self.kernel_rank = self.mix.shape[0]
 
     def warm_up(self) -> float:
