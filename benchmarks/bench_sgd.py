@@ -8,7 +8,7 @@ For (N, d) in {(800, 40), (800, 320), (4000, 100)} prints, in one run:
 - mini-batch mode (B = 64): GFLOP/s counting 4·N·d·B flops per step (two products), against a
   plain ``W @ X`` of the same shape;
 - compiled online SGD against the same loop in PyTorch (CPU, float64, batch 1, σ written with
-  clamp, manual update under torch.no_grad: about 2.5x faster than autograd with a manual SGD
+  clamp, manual update under torch.no_grad: 1.6-2.7x faster than autograd with a manual SGD
   update), with 1 and 2 torch threads (the compiled loop is single-threaded); the ratio to the
   faster of the two, against the targets of ISSUE 12 (8x, 4x, 4x). PyTorch is the optional extra
   ``bench``; without it these rows are skipped;
@@ -139,7 +139,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
     steps = parser.parse_args().steps
-    print(f"online SGD, {steps} steps (best of 3); floor = two BLAS matrix-vector products")
+    print(f"online SGD, {steps} steps (best of 5); floor = two BLAS matrix-vector products")
     print(f"{'N':>5} {'d':>4} {'us/step':>9} {'ns/(N·d)':>9} {'floor us':>9} {'x floor':>8} "
           f"{'numpy us':>9} {'speed-up':>9} {'batch GF/s':>11} {'W@X GF/s':>9}")
     online = {}
