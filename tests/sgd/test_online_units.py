@@ -1,6 +1,7 @@
 """Particle SGD of units σ(⟨w, x⟩), a σ(⟨w, x⟩) and a σ(⟨w, x⟩ + b) on isotropic and anisotropic
-Gaussian data (ddsolver.sgd.online; docs/theory.md §1–3, 4.2, 4.3, 7): the compiled step against its
-numpy twin, reproducibility, the sampled inputs, the expected increment and the noise."""
+Gaussian data (ddsolver.sgd.online; docs/theory.md §1–3, 4.2, 4.3, 7): the compiled step and the
+fused multi-step loop against the numpy twin, reproducibility, the sampled inputs, the expected
+increment and the noise."""
 
 import math
 
@@ -33,13 +34,52 @@ def test_step_matches_numpy(name, params, unit, lam, inv_beta):
     ref = unit_step_numpy(W, A, B, has_a, has_b, x, 1.0, noise, noise_ab, act, 1.5, lam, 0.01,
                           inv_beta)
     A0, B0 = A.copy(), B.copy()
+    pre = np.empty(n)
     pred = unit_step(W, A, B, has_a, has_b, x, 1.0, noise, noise_ab, *pointwise_args(act), 1.5,
-                     lam, 0.01, inv_beta, np.empty(n))
+                     lam, 0.01, inv_beta, pre)
     assert pred == pytest.approx(ref[3], rel=1e-13)
     for new, expected in zip((W, A, B), ref[:3]):
         np.testing.assert_allclose(new, expected, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(pre, ref[0] @ x + ref[2], rtol=1e-13, atol=1e-13)
     assert np.array_equal(A, A0) or has_a                   # untrained a and b stay put
     assert np.array_equal(B, B0) or has_b
+
+
+@pytest.mark.parametrize("name, params", ACTIVATIONS)
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("lam, inv_beta", [(0.0, 0.0), (0.3, 0.5)])
+def test_online_loop_matches_numpy_steps(name, params, unit, lam, inv_beta):
+    """60 steps of the compiled online loop (the next sample's forward pass fused with the
+    update) against 60 numpy twin steps on the stream of numpy.random.default_rng(seed) read in
+    the documented order (per step y, x, then per unit its w-noises, a-noise and b-noise), with a
+    power schedule s_k = ε · 2 (1 + kε)^(−½) from k = 5 on."""
+    act, data = make_activation(name, params), make_data("anisotropic", dim=7)
+    has_a, has_b = UNITS[unit]
+    rng = np.random.default_rng(4)
+    n, d, eps, k_start, k_end, seed = 30, 7, 0.01, 5, 65, 9
+    W = rng.standard_normal((n, d))
+    A = rng.standard_normal(n) if has_a else np.ones(n)
+    B = rng.standard_normal(n) if has_b else np.zeros(n)
+    W0 = W.copy()
+    ref = (W.copy(), A.copy(), B.copy())
+    stream = np.random.default_rng(seed)
+    for k in range(k_start, k_end):
+        y = 1.0 if stream.random() < 0.5 else -1.0
+        x = data.scales[0 if y > 0 else 1] * stream.standard_normal(d)
+        noise, noise_ab = np.zeros((n, d)), np.zeros((n, 2))
+        for i in range(n * (inv_beta > 0)):
+            noise[i] = stream.standard_normal(d)
+            noise_ab[i, 0] = stream.standard_normal() if has_a else 0.0
+            noise_ab[i, 1] = stream.standard_normal() if has_b else 0.0
+        step = eps * 2.0 * (1.0 + k * eps) ** -0.5
+        ref = unit_step_numpy(*ref, has_a, has_b, x, y, noise, noise_ab, act, 1.5, lam, step,
+                              inv_beta)[:3]
+    online_sgd(W, *pointwise_args(act), data.scales, 1.5, lam, inv_beta, eps,
+               (1, 2.0, 1.0, 0.5), k_start, k_end, seed, A=A if has_a else None,
+               B=B if has_b else None)
+    assert np.abs(W - W0).max() > 0.01                          # the run moved the weights
+    for new, expected in zip((W, A, B), ref):
+        np.testing.assert_allclose(new, expected, rtol=1e-11, atol=1e-12)
 
 
 @pytest.mark.parametrize("batch", [1, 4])
