@@ -10,6 +10,7 @@ from ..errors import CaseError
 from ..grid import CartesianGrid
 from .base import Scheme
 
+IMPLICIT = ("semi_implicit", "mprk22")   # the noisy-only, linearly implicit integrators
 CELLS = {1: 3200, 2: 200, 3: 64}        # default cells per axis, by grid dimension
 
 
@@ -24,7 +25,7 @@ class FiniteVolumes(Scheme):
     """Positive, mass-conserving finite volumes on 1- to 3-D grids."""
 
     name = "fv"
-    integrators = ("auto", "ssprk3", "semi_implicit")
+    integrators = ("auto", "ssprk3", "semi_implicit", "mprk22")
     gibbs = True
 
     @classmethod
@@ -34,9 +35,9 @@ class FiniteVolumes(Scheme):
     @classmethod
     def check(cls, key, pde, model, training):
         super().check(key, pde, model, training)
-        if pde["integrator"] == "semi_implicit" and math.isinf(training["beta"]):
-            raise CaseError(f"{key}.integrator: 'semi_implicit' needs training.beta < inf (the "
-                            "noiseless DD is pure transport; use 'ssprk3' or 'auto')")
+        if pde["integrator"] in IMPLICIT and math.isinf(training["beta"]):
+            raise CaseError(f"{key}.integrator: {pde['integrator']!r} needs training.beta < inf "
+                            "(the noiseless DD is pure transport; use 'ssprk3' or 'auto')")
 
     @classmethod
     def integrator(cls, case):
