@@ -11,6 +11,7 @@ from ..grid import CartesianGrid
 from .base import Scheme
 
 IMPLICIT = ("semi_implicit", "mprk22")   # the noisy-only, linearly implicit integrators
+STIFF_PECLET = 1.0      # auto: mprk22 when β h / 2 ≤ this (FiniteVolumes.integrator)
 CELLS = {1: 3200, 2: 200, 3: 64}        # default cells per axis, by grid dimension
 
 
@@ -41,11 +42,27 @@ class FiniteVolumes(Scheme):
 
     @classmethod
     def integrator(cls, case):
-        """``auto`` is ssprk3, noisy or not: measured on the noisy 9.1 case
-        (benchmarks/bench_noisy.py) it reaches a given accuracy several times faster than the
-        semi-implicit scheme, which is positive for any step but only first order."""
+        """``auto``: ssprk3 unless the case is noisy and stiff, then mprk22.
+
+        The explicit SSPRK3 step is bounded by positivity: Δt ≤ h²/(2D) by the diffusion
+        D = 2ξ/β and Δt ≤ h/|v| by the drift v = 2ξ∇Φ (the Scharfetter–Gummel outflow rate
+        (D/h²)(B(z) + B(−z)) interpolates the two). Their ratio at a unit potential gradient is
+        the cell Péclet number Pe = βh/2 (h the finest spacing). When Pe ≤ STIFF_PECLET = 1,
+        diffusion, not transport, sets the explicit step, which then falls far below what
+        accuracy needs, and auto takes the second-order, unconditionally positive mprk22 (its
+        step is limited by accuracy only). Measured (docs/numerics.md §8, benchmarks/
+        bench_noisy.py), pde.tol = 1e-7: the noisy 9.1 case with β = 80, λ = 0.1, 800 cells
+        (Pe = 0.4) to t = 20 takes 21 s with ssprk3 (risk error 6e-12), 7.4 s with semi_implicit
+        (2.2e-5), 0.9 s with mprk22 (1.3e-7); with β = 400, λ = 0.05, 400 cells (Pe = 4) to
+        t = 200, ssprk3 takes 5.1 s at risk error 1.3e-9, which mprk22 matches only at a far
+        smaller tol and more time, so there ssprk3 stays."""
         name = case["pde"]["integrator"]
-        return "ssprk3" if name == "auto" else name
+        if name != "auto":
+            return name
+        beta = case["training"]["beta"]
+        h = min((axis["max"] - axis["min"]) / axis["cells"]
+                for axis in case["pde"]["grid"].values())
+        return "mprk22" if beta * h / 2 <= STIFF_PECLET else "ssprk3"
 
     @classmethod
     def build(cls, case, model):
