@@ -122,16 +122,14 @@ def test_order_two_with_a_power_schedule(noisy_mmn_case):
     assert np.all(risk_orders >= 1.6), risk_orders
 
 
-STIFF = {"beta": 80.0, "cells": 800}        # Pe = βh/2 = 0.4: the strong-diffusion case
-MILD = {"beta": 400.0, "cells": 400}        # Pe = 4: benchmarks/bench_noisy.py
-
-
 @pytest.mark.parametrize("beta, cells, expected", [
     (80.0, 800, "mprk22"), (400.0, 400, "ssprk3"), (400.0, 800, "ssprk3"),
     (200.0, 800, "mprk22"), (200.0 * (1 + 1e-9), 800, "ssprk3"), (np.inf, 800, "ssprk3")])
 def test_auto_follows_the_cell_peclet_number(beta, cells, expected, noisy_mmn_case):
     """auto: mprk22 when the cell Péclet number βh/2 (h = 8/cells) is ≤ 1, else ssprk3 (and
-    always ssprk3 without noise); an explicit choice is kept."""
+    always ssprk3 without noise); an explicit choice is kept. (80, 800): the strong-diffusion
+    case, βh/2 = 0.4; (400, 400): the mild case of benchmarks/bench_noisy.py, βh/2 = 4;
+    (400, 800): validation/noisy.toml."""
     c = as_case(noisy_mmn_case(beta=beta, cells=cells))
     assert FiniteVolumes.integrator(c) == expected
     c["pde"]["integrator"] = "semi_implicit" if np.isfinite(beta) else "ssprk3"
