@@ -42,27 +42,33 @@ class FiniteVolumes(Scheme):
 
     @classmethod
     def integrator(cls, case):
-        """``auto``: ssprk3 unless the case is noisy and stiff, then mprk22.
+        """``auto``: ssprk3 unless the case is noisy, stiff and 1-D, then mprk22.
 
         The explicit SSPRK3 step is bounded by positivity: Δt ≤ h²/(2D) by the diffusion
         D = 2ξ/β and Δt ≤ h/|v| by the drift v = 2ξ∇Φ (the Scharfetter–Gummel outflow rate
         (D/h²)(B(z) + B(−z)) interpolates the two). Their ratio at a unit potential gradient is
-        the cell Péclet number Pe = βh/2 (h the finest spacing). When Pe ≤ STIFF_PECLET = 1,
-        diffusion, not transport, sets the explicit step, which then falls far below what
-        accuracy needs, and auto takes the second-order, unconditionally positive mprk22 (its
-        step is limited by accuracy only). Measured (docs/numerics.md §8, benchmarks/
-        bench_noisy.py), pde.tol = 1e-7: the noisy 9.1 case with β = 80, λ = 0.1, 800 cells
-        (Pe = 0.4) to t = 20 takes 21 s with ssprk3 (risk error 6e-12), 7.4 s with semi_implicit
-        (2.2e-5), 0.9 s with mprk22 (1.3e-7); with β = 400, λ = 0.05, 400 cells (Pe = 4) to
-        t = 200, ssprk3 takes 5.1 s at risk error 1.3e-9, which mprk22 matches only at a far
-        smaller tol and more time, so there ssprk3 stays."""
+        the cell Péclet number Pe = βh/2. When Pe ≤ STIFF_PECLET = 1, diffusion, not transport,
+        sets the explicit step, which then falls far below what accuracy needs, and auto takes
+        the second-order, unconditionally positive mprk22, whose step is limited by accuracy
+        only. Only on 1-D grids, where its solves are a compiled tridiagonal sweep as cheap as an
+        explicit stage; on 2-D/3-D grids each step costs six sparse LU solves.
+
+        Measured (docs/numerics.md §8, benchmarks/bench_noisy.py; pde.tol = 1e-7): the noisy 9.1
+        case with β = 80, λ = 0.1, 800 cells (Pe = 0.4) to t = 20 takes 75 s with ssprk3 (risk
+        error 6e-12), 11 s with semi_implicit (2.2e-5) and 2.8 s with mprk22 (1.3e-7); with
+        β = 400, λ = 0.05, 400 cells (Pe = 4) to t = 200 ssprk3 takes 31 s at risk error 1.3e-9,
+        which mprk22 reaches only at a far smaller tol, so there ssprk3 stays. On the 2-D
+        160 × 160 grid of validation/custom_linear.toml (Pe = 0.6) ssprk3 takes 26 ms a step
+        and mprk22 0.53 s, so multi-dimensional grids stay explicit."""
         name = case["pde"]["integrator"]
         if name != "auto":
             return name
-        beta = case["training"]["beta"]
-        h = min((axis["max"] - axis["min"]) / axis["cells"]
-                for axis in case["pde"]["grid"].values())
-        return "mprk22" if beta * h / 2 <= STIFF_PECLET else "ssprk3"
+        grid = case["pde"]["grid"]
+        if len(grid) > 1:
+            return "ssprk3"
+        (axis,) = grid.values()
+        h = (axis["max"] - axis["min"]) / axis["cells"]
+        return "mprk22" if case["training"]["beta"] * h / 2 <= STIFF_PECLET else "ssprk3"
 
     @classmethod
     def build(cls, case, model):

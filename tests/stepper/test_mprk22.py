@@ -136,6 +136,13 @@ def test_auto_follows_the_cell_peclet_number(beta, cells, expected, noisy_mmn_ca
     assert FiniteVolumes.integrator(c) == c["pde"]["integrator"]
 
 
+def test_auto_stays_explicit_in_2d():
+    """The 2-D noisy (a, r) model at Pe = βh/2 = 0.08 (β = 1, h = 5/32): ssprk3 (the sparse
+    solves of mprk22 cost more than the explicit steps they save on multi-dimensional grids)."""
+    noisy = case(RELU_ISO, "aw", {"a": A, "r": R}, beta=1.0)
+    assert FiniteVolumes.integrator(as_case(noisy)) == "ssprk3"
+
+
 def test_auto_runs_mprk22_on_the_stiff_case(noisy_mmn_case, assert_invariants):
     """Through ``solve``: the stiff case runs the MPRK22 stepper and records it."""
     c = noisy_mmn_case(beta=80.0, cells=800, lam=0.1, t_final=0.2)
