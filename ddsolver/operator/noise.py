@@ -12,7 +12,10 @@ scheme dissipates the discrete free energy. A forward-Euler step is positive exa
 Δt · outflow_j ≤ p_j, outflow_j = Σ_faces (D/h²) B(±z) p_j: :func:`sg_rhs` returns the rate
 max_j outflow_j / p_j over cells with mass. :func:`sg_matrix` assembles the same operator as a
 sparse matrix A (dp/dt = A p for frozen Φ; its columns sum to zero and its off-diagonal entries
-are ≥ 0, so I − Δt A is an M-matrix) for the semi-implicit stepper.
+are ≥ 0, so I − Δt A is an M-matrix) for the linearly implicit steppers; on 1-D grids
+:func:`sg_bands_into` fills its three bands and :func:`solve_mmatrix_banded` solves
+(I − c₀ A₀ diag(s) − c₁ A₁) x = b (plain-numpy twins :func:`sg_bands`,
+:func:`solve_mmatrix_banded_numpy`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
+from scipy.linalg import solve_banded
 
 from .transport import axis_view, line_tasks, positivity_rate, task_lines
 
@@ -151,3 +155,52 @@ def sg_matrix(phi, spacing, diffusion, beta) -> sp.csr_matrix:
         vals += [-right, right, -left, left]
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                          shape=(phi.size, phi.size))
+
+
+@njit(cache=True)
+def sg_bands_into(phi, spacing, diffusion, beta, bands):
+    """:func:`sg_bands` compiled: fills ``bands`` (3, n) for the flat potential ``phi``."""
+    scale = diffusion / (spacing * spacing)
+    bands[:] = 0.0
+    for j in range(1, phi.size):
+        forward, backward = bernoulli_pair(beta * (phi[j] - phi[j - 1]))
+        bands[0, j] = scale * backward           # A[j−1, j]
+        bands[2, j - 1] = scale * forward        # A[j, j−1]
+        bands[1, j - 1] -= scale * forward
+        bands[1, j] -= scale * backward
+
+
+@njit(cache=True)
+def solve_mmatrix_banded(c0, bands0, weights, c1, bands1, rhs, out):
+    """x = M⁻¹ rhs into ``out`` for M = I − c₀ A₀ diag(s) − c₁ A₁, c₀, c₁ ≥ 0, s > 0, with the
+    tridiagonal SG generators A₀, A₁ in the banded layout of :func:`sg_bands` (off-diagonals ≥ 0,
+    columns summing to zero), s = ``weights``.
+
+    Thomas algorithm without pivoting. M has unit column sums and non-positive off-diagonals, so
+    every pivot u_j = M_jj − M_j,j−1 M_j−1,j / u_j−1 satisfies u_j ≥ 1 + |M_j+1,j| (column
+    dominance is inherited by the Schur complements): elimination is stable, and since the
+    multipliers and the off-diagonals are ≤ 0, forward and back substitution only add
+    non-negative terms, so x ≥ 0 exactly for rhs ≥ 0, with no clipping."""
+    n = rhs.size
+    pivot = np.empty(n)
+    for j in range(n):
+        diag = 1.0 - c0 * bands0[1, j] * weights[j] - c1 * bands1[1, j]
+        if j == 0:
+            pivot[j], out[j] = diag, rhs[j]
+            continue
+        lower = -c0 * bands0[2, j - 1] * weights[j - 1] - c1 * bands1[2, j - 1]   # M[j, j−1]
+        upper = -c0 * bands0[0, j] * weights[j] - c1 * bands1[0, j]               # M[j−1, j]
+        factor = lower / pivot[j - 1]
+        pivot[j] = diag - factor * upper
+        out[j] = rhs[j] - factor * out[j - 1]
+    out[n - 1] /= pivot[n - 1]
+    for j in range(n - 2, -1, -1):
+        upper = -c0 * bands0[0, j + 1] * weights[j + 1] - c1 * bands1[0, j + 1]   # M[j, j+1]
+        out[j] = (out[j] - upper * out[j + 1]) / pivot[j]
+
+
+def solve_mmatrix_banded_numpy(c0, bands0, weights, c1, bands1, rhs):
+    """Plain-numpy twin of :func:`solve_mmatrix_banded` (LAPACK's banded solver)."""
+    matrix = -c0 * bands0 * weights - c1 * bands1       # column j of A is bands[:, j]
+    matrix[1] += 1.0
+    return solve_banded((1, 1), matrix, rhs)

@@ -10,6 +10,8 @@ from ..errors import CaseError
 from ..grid import CartesianGrid
 from .base import Scheme
 
+IMPLICIT = ("semi_implicit", "mprk22")   # the noisy-only, linearly implicit integrators
+STIFF_PECLET = 1.0      # auto: mprk22 when β h / 2 ≤ this (FiniteVolumes.integrator)
 CELLS = {1: 3200, 2: 200, 3: 64}        # default cells per axis, by grid dimension
 
 
@@ -24,7 +26,7 @@ class FiniteVolumes(Scheme):
     """Positive, mass-conserving finite volumes on 1- to 3-D grids."""
 
     name = "fv"
-    integrators = ("auto", "ssprk3", "semi_implicit")
+    integrators = ("auto", "ssprk3", "semi_implicit", "mprk22")
     gibbs = True
 
     @classmethod
@@ -34,17 +36,39 @@ class FiniteVolumes(Scheme):
     @classmethod
     def check(cls, key, pde, model, training):
         super().check(key, pde, model, training)
-        if pde["integrator"] == "semi_implicit" and math.isinf(training["beta"]):
-            raise CaseError(f"{key}.integrator: 'semi_implicit' needs training.beta < inf (the "
-                            "noiseless DD is pure transport; use 'ssprk3' or 'auto')")
+        if pde["integrator"] in IMPLICIT and math.isinf(training["beta"]):
+            raise CaseError(f"{key}.integrator: {pde['integrator']!r} needs training.beta < inf "
+                            "(the noiseless DD is pure transport; use 'ssprk3' or 'auto')")
 
     @classmethod
     def integrator(cls, case):
-        """``auto`` is ssprk3, noisy or not: measured on the noisy 9.1 case
-        (benchmarks/bench_noisy.py) it reaches a given accuracy several times faster than the
-        semi-implicit scheme, which is positive for any step but only first order."""
+        """``auto``: ssprk3 unless the case is noisy, stiff and 1-D, then mprk22.
+
+        The explicit SSPRK3 step is bounded by positivity: Δt ≤ h²/(2D) by the diffusion
+        D = 2ξ/β and Δt ≤ h/|v| by the drift v = 2ξ∇Φ (the Scharfetter–Gummel outflow rate
+        (D/h²)(B(z) + B(−z)) interpolates the two). Their ratio at a unit potential gradient is
+        the cell Péclet number Pe = βh/2. When Pe ≤ STIFF_PECLET = 1, diffusion, not transport,
+        sets the explicit step, which then falls far below what accuracy needs, and auto takes
+        the second-order, unconditionally positive mprk22, whose step is limited by accuracy
+        only. Only on 1-D grids, where its solves are a compiled tridiagonal sweep as cheap as an
+        explicit stage; on 2-D/3-D grids each step costs six sparse LU solves.
+
+        Measured (docs/numerics.md §8, benchmarks/bench_noisy.py; pde.tol = 1e-7): the noisy 9.1
+        case with β = 80, λ = 0.1, 800 cells (Pe = 0.4) to t = 20 takes 75 s with ssprk3 (risk
+        error 6e-12), 11 s with semi_implicit (2.2e-5) and 2.8 s with mprk22 (1.3e-7); with
+        β = 400, λ = 0.05, 400 cells (Pe = 4) to t = 200 ssprk3 takes 31 s at risk error 1.3e-9,
+        which mprk22 reaches only at a far smaller tol, so there ssprk3 stays. On the 2-D
+        160 × 160 grid of validation/custom_linear.toml (Pe = 0.6) ssprk3 takes 26 ms a step
+        and mprk22 0.53 s, so multi-dimensional grids stay explicit."""
         name = case["pde"]["integrator"]
-        return "ssprk3" if name == "auto" else name
+        if name != "auto":
+            return name
+        grid = case["pde"]["grid"]
+        if len(grid) > 1:
+            return "ssprk3"
+        (axis,) = grid.values()
+        h = (axis["max"] - axis["min"]) / axis["cells"]
+        return "mprk22" if case["training"]["beta"] * h / 2 <= STIFF_PECLET else "ssprk3"
 
     @classmethod
     def build(cls, case, model):

@@ -1,5 +1,5 @@
-"""Finite-volume run of the DD: state, stepping (compiled SSPRK3, or semi-implicit when noisy),
-diagnostics."""
+"""Finite-volume run of the DD: state, stepping (compiled SSPRK3, or the linearly implicit
+steppers of :mod:`ddsolver.stepper.semi_implicit` when noisy), diagnostics."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from ..operator.transport import RECONSTRUCTIONS
 from ..problem.schedule import Schedule
 from ..threads import single_blas_thread
 from .boundary import EdgeGuard
-from .semi_implicit import SemiImplicitStepper
+from .semi_implicit import PatankarStepper, SemiImplicitStepper
 from .ssprk import MAX_STEPS, NEGATIVE, ssprk3_advance
 
+IMPLICIT_STEPPERS = {"semi_implicit": SemiImplicitStepper, "mprk22": PatankarStepper}
 PARALLEL_MIN_CELLS = 16384   # below this many cells one thread is faster (bench_multid.py)
 
 
@@ -53,7 +54,8 @@ def numba_threads(threads: int):
 
 
 class FiniteVolumeRun:
-    """Holds the density on the grid and advances it with :func:`ssprk3_advance`.
+    """Holds the density on the grid and advances it with :func:`ssprk3_advance` or, for
+    ``integrator`` = "semi_implicit" or "mprk22" (noisy only), the stepper of that name.
 
     ``open_ends``: (axis, side) pairs of grid edges that are not natural boundaries of the
     reduced coordinates (side 0 = min, 1 = max). When more than ``boundary_mass`` of the mass
@@ -80,14 +82,14 @@ class FiniteVolumeRun:
         self.spacing = self.grid.padded_spacing()
         beta = potential.beta
         self.inv_beta = 0.0 if np.isinf(beta) else 1.0 / beta
-        self.semi_implicit = (SemiImplicitStepper(potential.base, potential.features,
-                                                  self.grid.cell_volume, self.spacing, beta,
-                                                  schedule.args(), tol)
-                              if integrator == "semi_implicit" else None)
+        self.implicit = (IMPLICIT_STEPPERS[integrator](potential.base, potential.features,
+                                                       self.grid.cell_volume, self.spacing, beta,
+                                                       schedule.args(), tol, self.p.shape)
+                         if integrator in IMPLICIT_STEPPERS else None)
 
     def _advance_kernel(self, p, t, t_end, dt, max_steps):
-        if self.semi_implicit is not None:
-            return self.semi_implicit.advance(p, t, t_end, dt, max_steps)
+        if self.implicit is not None:
+            return self.implicit.advance(p, t, t_end, dt, max_steps)
         pot = self.potential
         with numba_threads(self.threads):
             return ssprk3_advance(p, pot.base, pot.features, self.grid.cell_volume, self.spacing,
