@@ -8,6 +8,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as cheb
 
 from ddsolver.operator.chebyshev import (
+    apply_blocks,
     cell_average_matrix,
     clenshaw_curtis_weights,
     differentiation_matrix,
@@ -37,3 +38,15 @@ def test_clenshaw_curtis_converges_on_smooth_functions():
     errors = [abs(clenshaw_curtis_weights(n, 0.0, 3.0) @ np.exp(-lobatto_nodes(n, 0.0, 3.0)**2)
                   - 0.5 * math.sqrt(math.pi) * math.erf(3.0)) for n in (6, 10, 14, 22)]
     assert errors[-1] < 1e-12 and all(b < a / 10 for a, b in pairwise(errors[:3]))
+
+
+def test_apply_blocks_on_real_and_complex_vectors():
+    """Σ_j B[m, i, j] v[m, j] by one batched real product, against einsum, also for complex v
+    (the real/imaginary view) and non-contiguous v."""
+    rng = np.random.default_rng(4)
+    blocks = rng.standard_normal((5, 7, 7))
+    real = rng.standard_normal((5, 7))
+    complex_v = rng.standard_normal((5, 7)) + 1j * rng.standard_normal((5, 7))
+    for v in (real, complex_v, complex_v[:, ::-1], complex_v.T.copy().T):
+        np.testing.assert_allclose(apply_blocks(blocks, v), np.einsum("mij,mj->mi", blocks, v),
+                                   rtol=1e-13, atol=1e-13)
