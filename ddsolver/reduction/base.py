@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..grid import CartesianGrid, cell_average
+from ..operator.lowrank import compress_features
 
 
 class Reduction:
@@ -29,8 +30,6 @@ class Reduction:
         densities, one value per row; with ``tol`` from the features compressed to the kernel's
         numerical rank (:func:`~ddsolver.operator.lowrank.compress_features`), as the solver
         evaluates it."""
-        from ..operator.lowrank import compress_features
-
         features = self.cell_features(grid, nodes)
         if tol is not None:
             features = compress_features(features, tol)

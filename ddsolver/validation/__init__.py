@@ -6,13 +6,13 @@
 """
 
 from .metrics import (
-                      cdf_spread,
-                      finite_n_correction,
-                      fit_slope,
-                      mean_gap,
-                      risk_gap,
-                      wasserstein1,
-                      wasserstein1_densities,
+    cdf_spread,
+    finite_n_correction,
+    fit_slope,
+    mean_gap,
+    risk_gap,
+    wasserstein1,
+    wasserstein1_densities,
 )
 from .report import ValidationReport
 from .runner import validate
