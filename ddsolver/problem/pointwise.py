@@ -2,7 +2,8 @@
 
 An activation is passed to compiled code as an integer code and a parameter array;
 :func:`sigma_pair` returns (σ(t), σ'(t)) with σ' the right limit at kinks, matching
-:meth:`ddsolver.problem.activations.Activation.sigma` / ``dsigma`` (its plain-numpy twin).
+:meth:`ddsolver.problem.activations.Activation.sigma` / ``dsigma`` (its plain-numpy twin, also
+that of the array form :func:`sigma_pairs`).
 """
 
 from __future__ import annotations
@@ -22,17 +23,21 @@ def pointwise_args(activation) -> tuple[int, np.ndarray]:
     return CODES[activation.name], np.array([activation.params[n] for n in names], dtype=float)
 
 
+@njit(cache=True, error_model="numpy")
+def piecewise_linear_pair(s1, s2, t1, t2, t):
+    """(σ(t), σ'(t)) of the piecewise-linear σ, without branches: σ = s1 + k (max(t, t1) − t1)
+    below t2 and s2 from t2 on, σ' = k on [t1, t2) and 0 elsewhere, k = (s2 − s1)/(t2 − t1)
+    (numpy error model: no zero-division check, t1 < t2 being checked by the activation)."""
+    k = (s2 - s1) / (t2 - t1)
+    value = s2 if t >= t2 else s1 + k * (max(t, t1) - t1)
+    return value, k if (t >= t1) & (t < t2) else 0.0
+
+
 @njit(cache=True)
 def sigma_pair(code, params, t):
     """(σ(t), σ'(t)) for the activation with the given code (see :data:`CODES`)."""
     if code == 0:                                   # s1 below t1, s2 above t2, linear between
-        s1, s2, t1, t2 = params[0], params[1], params[2], params[3]
-        if t < t1:
-            return s1, 0.0
-        if t >= t2:
-            return s2, 0.0
-        slope = (s2 - s1) / (t2 - t1)
-        return s1 + slope * (t - t1), slope
+        return piecewise_linear_pair(params[0], params[1], params[2], params[3], t)
     if code == 1:
         return (t, 1.0) if t >= 0.0 else (0.0, 0.0)
     if code == 2:
@@ -44,3 +49,17 @@ def sigma_pair(code, params, t):
         return th, 1.0 - th * th
     e = 1.0 / (1.0 + math.exp(-t))
     return e, e * (1.0 - e)
+
+
+@njit(cache=True, fastmath=True)
+def sigma_pairs(code, params, z, slope):
+    """z_i ← σ(z_i) and slope_i ← σ'(z_i) for every i (:func:`sigma_pair` elementwise). The code
+    is dispatched once, outside the loop, so that the piecewise-linear loop has no branches and
+    vectorises; the other activations go through :func:`sigma_pair` unit by unit."""
+    if code == 0:
+        s1, s2, t1, t2 = params[0], params[1], params[2], params[3]
+        for i in range(z.size):
+            z[i], slope[i] = piecewise_linear_pair(s1, s2, t1, t2, z[i])
+    else:
+        for i in range(z.size):
+            z[i], slope[i] = sigma_pair(code, params, z[i])

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..problem.pointwise import sigma_pair
+from ..problem.pointwise import sigma_pairs
 from ..problem.schedule import schedule_value
 
 
@@ -58,12 +58,12 @@ def forward(W, B, x, pre):
 
 @njit(cache=True, fastmath=True)
 def activate(A, code, params, pre, slope):
-    """pre_i ← σ(z_i) and slope_i ← σ'(z_i) for z = pre; returns Σ_i a_i σ(z_i)."""
+    """pre_i ← σ(z_i) and slope_i ← σ'(z_i) for z = pre (:func:`sigma_pairs`); returns
+    Σ_i a_i σ(z_i)."""
+    sigma_pairs(code, params, pre, slope)
     total = 0.0
     for i in range(pre.size):
-        value, slope[i] = sigma_pair(code, params, pre[i])
-        pre[i] = value
-        total += A[i] * value
+        total += A[i] * pre[i]
     return total
 
 
@@ -215,16 +215,13 @@ def minibatch_loop(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_
         P = np.dot(X, W.T)
         grad_a[:] = 0.0
         for b in range(batch):
-            total = 0.0
+            z = P[b]
             for i in range(n):
-                value_i, slope = sigma_pair(code, params, P[b, i] + B[i])
-                total += A[i] * value_i
-                P[b, i] = value_i                         # P now holds σ(z_bi)
-                C[b, i] = slope * A[i]
-            err = y[b] - scale * total / n
+                z[i] += B[i]
+            err = y[b] - scale * activate(A, code, params, z, C[b]) / n   # z_i ← σ, C_bi ← σ'
             for i in range(n):
-                C[b, i] *= err
-                grad_a[i] += err * P[b, i]
+                C[b, i] *= err * A[i]
+                grad_a[i] += err * z[i]
         step = eps_batch * schedule_value(code_s, value, offset, exponent, k * eps_batch)
         update = np.dot(C.T, X)
         shrink = 1.0 - 2.0 * lam * step
