@@ -22,7 +22,7 @@ class AnisotropicModel(GaussianDataModel):
     kind = "anisotropic_gaussians"
     units = ("w", "aw")
     init_kinds = ("gaussian", "density")
-    schemes = ("fv",)
+    schemes = ("fv", "lagrangian")
     radial = ("r1", "r2")
     default_ranges = {"r1": (0.0, 4.0), "r2": (0.0, 4.0), "a": (-4.0, 4.0)}
     block = True

@@ -91,8 +91,8 @@ class IsotropicModel(GaussianDataModel):
     def schemes(self):
         """(r): the Lagrangian scheme first (noiseless: the fastest accurate path,
         docs/numerics.md §5), finite volumes for noisy dynamics; (a, r), (a, b, r): finite
-        volumes."""
-        return ("lagrangian", "fv", "spectral") if self.coords == ("r",) else ("fv",)
+        volumes first, or the Lagrangian scheme."""
+        return ("lagrangian", "fv", "spectral") if self.coords == ("r",) else ("fv", "lagrangian")
 
     @classmethod
     def examples(cls):

@@ -24,21 +24,27 @@ from ..errors import CaseError
 from ..grid import Axis, CartesianGrid
 
 
-def axis_deposit(positions, weights, axis: Axis) -> np.ndarray:
-    """Cell masses of point masses on one axis, each split linearly between its two nearest cell
-    centres (this keeps total mass and mean). Positions outside [first centre, last centre] go
-    to the end cells."""
-    x = (np.asarray(positions, float) - axis.centres[0]) / axis.spacing
-    x = np.clip(x, 0.0, axis.cells - 1)
-    left = np.minimum(np.floor(x).astype(int), axis.cells - 2)
-    frac = x - left
-    mass = np.bincount(left, weights * (1 - frac), minlength=axis.cells)
-    return mass + np.bincount(left + 1, weights * frac, minlength=axis.cells)
-
-
 def deposit(positions, weights, grid: CartesianGrid) -> np.ndarray:
-    """Cell densities of point masses on a 1-D grid (see :func:`axis_deposit`)."""
-    return axis_deposit(positions, weights, grid.axes[0]) / grid.axes[0].spacing
+    """Cell densities of point masses (n,) or (n, D) on a D-dimensional grid: on every axis each
+    mass splits linearly between its two nearest cell centres (positions beyond the first or last
+    centre go to the end cell), so the tensor product splits it between 2^D cells and keeps the
+    total mass and the mean of every coordinate."""
+    mass = np.asarray(weights, float)
+    points = np.asarray(positions, float).reshape(mass.size, grid.ndim)
+    corners = [(np.zeros(mass.size, dtype=int), mass)]
+    for k, axis in enumerate(grid.axes):
+        x = np.clip((points[:, k] - axis.centres[0]) / axis.spacing, 0.0, axis.cells - 1)
+        left = np.minimum(np.floor(x).astype(int), axis.cells - 2)
+        frac = x - left
+        corners = [(flat * axis.cells + left + step, part * (frac if step else 1 - frac))
+                   for flat, part in corners for step in (0, 1)]
+    cells = sum(np.bincount(flat, part, minlength=grid.size) for flat, part in corners)
+    return cells.reshape(grid.shape) / grid.cell_volume
+
+
+def axis_deposit(positions, weights, axis: Axis) -> np.ndarray:
+    """Cell masses of point masses on one axis (:func:`deposit`)."""
+    return deposit(positions, weights, CartesianGrid((axis,))) * axis.spacing
 
 
 def quantile_density(positions, weights, grid: CartesianGrid) -> np.ndarray:
@@ -134,20 +140,14 @@ class InitialLaw:
     def _radial_masses(self, axis: Axis, outside_tol: float) -> np.ndarray:
         """Cell masses of r = |w| (1-D law of w-kinds gaussian/point/samples)."""
         if self.kind == "gaussian":
-            law = stats.chi(self.dim, scale=self.spec["kappa"] / np.sqrt(self.dim))
-            return _continuous_masses(law, axis, "init", "gaussian law", outside_tol)
+            return _continuous_masses(self.axis_law("r"), axis, "init", "gaussian law",
+                                      outside_tol)
         positions, weights = self.particles(1)
         if positions.min() < axis.lo or positions.max() > axis.hi:
             what = "the point mass at" if self.kind == "point" else "the samples span"
             raise CaseError(f"init: {what} [{positions.min():g}, {positions.max():g}] is not "
                             f"inside pde.grid.{axis.name} = [{axis.lo:g}, {axis.hi:g}]")
         return axis_deposit(positions, weights, axis)
-
-    def _block_masses(self, axis: Axis, outside_tol: float) -> np.ndarray:
-        """Cell masses of r1 = κ χ_{s₀}/√d or r2 = κ χ_{d−s₀}/√d (anisotropic, gaussian w)."""
-        dof = self.signal_dim if axis.name == "r1" else self.dim - self.signal_dim
-        law = stats.chi(dof, scale=self.spec["kappa"] / np.sqrt(self.dim))
-        return _continuous_masses(law, axis, "init", "gaussian law", outside_tol)
 
     def axis_masses(self, axis: Axis, outside_tol: float = 1e-12) -> np.ndarray:
         """Marginal cell masses of the coordinate ``axis.name``: its scalar law when the spec has
@@ -157,15 +157,19 @@ class InitialLaw:
                                                                outside_tol)
         if axis.name == "r":
             return self._radial_masses(axis, outside_tol)
-        return self._block_masses(axis, outside_tol)
+        return _continuous_masses(self.axis_law(axis.name), axis, "init", "gaussian law",
+                                  outside_tol)
 
     def axis_law(self, name: str):
         """The marginal law of coordinate ``name`` as a frozen ``scipy.stats`` distribution
-        (continuous laws: scalar laws, and r = κ χ_d/√d for ``gaussian`` w)."""
+        (continuous laws: scalar laws, and for ``gaussian`` w r = κ χ_d/√d, r1 = κ χ_{s₀}/√d,
+        r2 = κ χ_{d−s₀}/√d)."""
         if name in self.spec:
             return ScalarLaw(self.spec[name]).frozen(f"init.{name}")
-        if self.kind == "gaussian" and name == "r":
-            return stats.chi(self.dim, scale=self.spec["kappa"] / np.sqrt(self.dim))
+        dof = {"r": self.dim, "r1": self.signal_dim,
+               "r2": None if self.signal_dim is None else self.dim - self.signal_dim}
+        if self.kind == "gaussian" and dof.get(name) is not None:
+            return stats.chi(dof[name], scale=self.spec["kappa"] / np.sqrt(self.dim))
         raise CaseError(f"init.kind: {self.kind!r} has no density for {name}; the spectral "
                         "scheme needs kind = 'gaussian' or continuous scalar laws")
 
@@ -201,7 +205,15 @@ class InitialLaw:
         return mass / grid.cell_volume
 
     def particles(self, n: int, grid: CartesianGrid | None = None):
-        """(positions, weights) of equal-mass particles representing the law of r."""
+        """(positions, weights) of equal-mass particles of the law on ``grid``'s coordinates.
+
+        One coordinate (r): the quantiles at levels (i − ½)/n (the samples, or one particle for a
+        point mass). Several: the marginal quantiles u ↦ F⁻¹(u) of the 2^m ≥ n points of a
+        scrambled Sobol' sequence in [0, 1)^D (seed 0), so each coordinate alone is stratified
+        into 2^m equal-mass levels and the product law is integrated with quasi-Monte Carlo
+        accuracy; constant scalar laws are one value."""
+        if grid is not None and grid.ndim > 1:
+            return self._sobol_particles(n, grid)
         kappa = self.spec.get("kappa")
         if self.kind == "point":
             return np.array([kappa]), np.ones(1)
@@ -215,3 +227,17 @@ class InitialLaw:
             cdf = np.concatenate([[0.0], np.cumsum(self.cell_density(grid))]) * grid.spacing[0]
             positions = np.interp(levels, cdf, grid.axes[0].edges)
         return positions, np.full(n, 1.0 / n)
+
+    def _sobol_particles(self, n: int, grid: CartesianGrid):
+        if self.kind != "gaussian":
+            raise CaseError(f"init.kind: {self.kind!r} on a {grid.ndim}-D grid; particles of "
+                            "several coordinates need kind = 'gaussian' (and scalar laws)")
+        count = 1 << max(int(np.ceil(np.log2(n))), 0)
+        levels = stats.qmc.Sobol(grid.ndim, scramble=True, seed=0).random(count)
+        columns = []
+        for k, axis in enumerate(grid.axes):
+            spec = self.spec.get(axis.name)
+            columns.append(np.full(count, float(spec["value"]))
+                           if spec is not None and spec["kind"] == "constant"
+                           else self.axis_law(axis.name).ppf(levels[:, k]))
+        return np.column_stack(columns), np.full(count, 1.0 / count)

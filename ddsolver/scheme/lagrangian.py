@@ -1,16 +1,18 @@
-"""The Lagrangian scheme (docs/numerics.md §5): equal-mass particles of the radial law moved along
+"""The Lagrangian scheme (docs/numerics.md §5): equal-mass particles of the reduced law moved along
 the exact characteristics; noiseless dynamics only."""
 
 from __future__ import annotations
 
+from ..errors import CaseError
 from ..grid import CartesianGrid
 from .base import Scheme
 from .fv import CELLS
 
 
 class Lagrangian(Scheme):
-    """Quantile particles; the stored density is their quantile interpolation on the case's
-    grid. ``auto`` is ``dopri5`` (compiled, tabulated kernel); ``dop853`` is the scipy twin."""
+    """Quantile particles (1-D) or quasi-Monte Carlo particles (2-D, 3-D); the stored density is
+    their quantile interpolation (1-D) or multilinear deposit on the case's grid. ``auto`` is
+    ``dopri5`` (compiled, tabulated kernel); ``dop853`` is the scipy twin (1-D)."""
 
     name = "lagrangian"
     integrators = ("auto", "dopri5", "dop853")
@@ -20,6 +22,13 @@ class Lagrangian(Scheme):
     @classmethod
     def default_cells(cls, ndim, coord):
         return CELLS[ndim]
+
+    @classmethod
+    def check(cls, key, pde, model, training):
+        super().check(key, pde, model, training)
+        if pde["integrator"] == "dop853" and len(model.coords) > 1:
+            raise CaseError(f"{key}.integrator: 'dop853' solves 1-D grids only, not "
+                            f"{model.coords}; use 'dopri5' or 'auto'")
 
     @classmethod
     def integrator(cls, case):
@@ -39,5 +48,6 @@ class Lagrangian(Scheme):
         runner = CompiledLagrangianRun if cls.integrator(case) == "dopri5" else ScipyLagrangianRun
         run = runner(reduction, positions, weights,
                      Schedule.from_dict(case["training"]["schedule"]), grid, rtol=pde["rtol"],
-                     kernel_tol=pde["kernel_tol"], on_boundary=pde["on_boundary"])
+                     radial=model.radial, kernel_tol=pde["kernel_tol"],
+                     on_boundary=pde["on_boundary"])
         return grid, reduction, run
