@@ -61,10 +61,10 @@ def cell_average_matrix(n: int, lo: float, hi: float, edges) -> np.ndarray:
 
 
 def apply_blocks(blocks: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Σ_j blocks[m, i, j] v[m, j] for real blocks (m, n, n) and real or complex v (m, n), as
+    """Σ_j blocks[m, i, j] v[m, j] for blocks (m, n, n) and v (m, n). Real blocks and complex v:
     one batched real matrix product (real and imaginary parts side by side: a complex128 array
     viewed as float64 pairs, no copy)."""
-    if np.iscomplexobj(v):
+    if np.iscomplexobj(v) and not np.iscomplexobj(blocks):
         pairs = np.ascontiguousarray(v, dtype=np.complex128).view(np.float64)
         out = blocks @ pairs.reshape(v.shape + (2,))
         return np.ascontiguousarray(out).view(np.complex128)[..., 0]

@@ -88,24 +88,26 @@ class Spectral(Scheme):
         from ..problem.initial import InitialLaw
         from ..problem.schedule import Schedule
         from ..stepper.spectral import SpectralRun
+        from ..threads import single_blas_thread
 
         pde, training = case["pde"], case["training"]
         grid = CartesianGrid.from_dict(pde["grid"])
         out = output_grid(grid)
-        reduction = model.reduction(case, grid)
-        op, nodes, weights, matrices = _operator(case, grid, out, reduction)
 
         def to_cells(p):
             for axis, matrix in enumerate(matrices):
                 p = np.moveaxis(np.tensordot(matrix, p, axes=(1, axis)), 0, axis)
             return p
-        density = InitialLaw.from_case(case).nodal_density(
-            nodes, outside_tol=pde["boundary_mass"])
-        density = density / float(np.sum(weights * density))
-        # the circle operator's F omits the constant R_#/(2α²) of F = R/(2α²) + …
-        shift = (reduction.problem.label_second_moment / (2 * case["network"]["scale"]**2)
-                 if grid.names == ("phi",) else 0.0)
-        run = SpectralRun(op, density, Schedule.from_dict(training["schedule"]), to_cells,
-                          tol=pde["tol"], negative_tol=pde["negative_tol"],
-                          free_energy_shift=shift, kernel_rank=op.rank)
+        with single_blas_thread():   # small products and eigensystems: threads only wait
+            reduction = model.reduction(case, grid)
+            op, nodes, weights, matrices = _operator(case, grid, out, reduction)
+            density = InitialLaw.from_case(case).nodal_density(
+                nodes, outside_tol=pde["boundary_mass"])
+            density = density / float(np.sum(weights * density))
+            # the circle operator's F omits the constant R_#/(2α²) of F = R/(2α²) + …
+            shift = (reduction.problem.label_second_moment / (2 * case["network"]["scale"]**2)
+                     if grid.names == ("phi",) else 0.0)
+            run = SpectralRun(op, density, Schedule.from_dict(training["schedule"]), to_cells,
+                              tol=pde["tol"], negative_tol=pde["negative_tol"],
+                              free_energy_shift=shift, kernel_rank=op.rank)
         return out, reduction, run

@@ -10,15 +10,27 @@ With E = e^{Lh}, E₂ = e^{Lh/2}, a step of size h from v is
 
 Q = (h/2)φ₁(Lh/2), f₁ = h(φ₁ − 3φ₂ + 4φ₃), f₂ = h(φ₂ − 2φ₃), f₃ = h(−φ₂ + 4φ₃) at Lh, with
 φ₁(z) = (e^z − 1)/z, φ₂ = (e^z − 1 − z)/z², φ₃ = (e^z − 1 − z − z²/2)/z³. L is either diagonal
-(Fourier: an array of symbols, coefficients by the contour average of Kassam & Trefethen 2005) or
-a stack of dense blocks (Chebyshev: one block per Fourier mode; φ-functions from the exponential
-of the augmented matrix [[hL, I, 0, 0], [0, 0, I, 0], [0, 0, 0, I], [0, 0, 0, 0]], whose first
-block row is (e^{hL}, φ₁, φ₂, φ₃)). Fourth order; linear parts are exact (heat kernel exact for
-N = 0); fixed points of the PDE are fixed points of the scheme; a linear functional m with
-m L = 0 and m N = 0 (the mass) is conserved to round-off.
+(an array of symbols: the φ-functions elementwise) or a stack of dense blocks, one per Fourier
+mode. Blocks with a well-conditioned eigensystem L = S diag(λ) S⁻¹ are stepped in the
+eigenbasis u = S⁻¹v, where L is the diagonal λ and the transport is S⁻¹N(Su): any step size
+costs only scalar φ-functions. Other blocks take their φ-functions from the exponential of the
+augmented matrix [[hL, I, 0, 0], [0, 0, I, 0], [0, 0, 0, I], [0, 0, 0, 0]], whose first block
+row is (e^{hL}, φ₁, φ₂, φ₃). Fourth order; linear parts are exact (heat kernel exact for N = 0);
+fixed points of the PDE are fixed points of the scheme; a linear functional m with m L = 0 and
+m N = 0 (the mass) is conserved to round-off (in the eigenbasis: cond(S)·ε per step).
+
+Error control (:meth:`ETDRK4Stepper.advance`) by an embedded third-order solution that shares
+the stages and N(v⁺) (first same as last: N(v⁺) is the next step's N(v)),
+
+    v̂⁺ = E v + f₁ N(v) + 2 f₂ (N(a) + N(b)) + f₃ N(v⁺),   v⁺ − v̂⁺ = f₃ (N(c) − N(v⁺)),
+
+the exponential form of the third-order weights (1/6, 1/3, 1/3, 0, 1/6) embedded in classical RK4
+(to which ETDRK4 reduces for L = 0); exact for constant N like ETDRK4. Four evaluations of N per
+accepted step.
 
 :class:`ETDRK4Stepper` steps an operator exposing ``linear``, ``nonlinear_state``, ``to_state``
-and ``from_state``; ``run`` uses a fixed step, ``advance`` adapts the step by step doubling.
+and ``from_state``: :meth:`~ETDRK4Stepper.step_state` one step of a given size,
+:meth:`~ETDRK4Stepper.advance` adaptive steps to a stop.
 """
 
 from __future__ import annotations
@@ -28,30 +40,45 @@ from scipy.linalg import expm
 
 from ..operator.chebyshev import apply_blocks
 
-CONTOUR_POINTS = 64
 COEFFICIENT_CACHE = 16        # step sizes whose coefficients are kept
 EIGEN_MAX_CONDITION = 1e6     # blocks with worse-conditioned eigenvectors use expm
+TAYLOR_TERMS = 17             # φ₃ by its Taylor series for |z| < 1: remainder < 1/20! ≈ 4e-19
 
 
-def etdrk4_coefficients(L, h, points=CONTOUR_POINTS, eigensystem=None):
+def phi_scalars(z):
+    """(e^z, φ₁(z), φ₂(z), φ₃(z)) elementwise for real or complex z: for |z| ≥ 1 by
+    φ₁ = expm1(z)/z, φ_{k+1} = (φ_k − 1/k!)/z; for |z| < 1 from the Taylor series
+    φ₃ = Σ_j z^j/(j + 3)! and φ_k = 1/k! + z φ_{k+1} (no cancellation either way)."""
+    z = np.asarray(z)
+    small = np.abs(z) < 1
+    zs, zl = np.where(small, z, 0), np.where(small, 1, z)
+    p3 = np.zeros_like(zs)
+    for j in range(TAYLOR_TERMS - 1, -1, -1):
+        p3 = p3 * zs + 1 / np.prod(np.arange(1.0, j + 4))
+    p2, p1 = 0.5 + zs * p3, 1 + zs * (0.5 + zs * p3)
+    l1 = np.expm1(zl) / zl
+    l2 = (l1 - 1) / zl
+    return (np.exp(z), np.where(small, p1, l1), np.where(small, p2, l2),
+            np.where(small, p3, (l2 - 0.5) / zl))
+
+
+def _combine(h, full, half):
+    """(E, E₂, Q, f₁, f₂, f₃) from (e^{hL}, φ₁, φ₂, φ₃)(hL) and (e^{hL/2}, φ₁)(hL/2)."""
+    E, p1, p2, p3 = full
+    E2, q1 = half[:2]
+    return E, E2, 0.5 * h * q1, h * (p1 - 3 * p2 + 4 * p3), h * (p2 - 2 * p3), h * (4 * p3 - p2)
+
+
+def etdrk4_coefficients(L, h):
     """(E, E₂, Q, f₁, f₂, f₃) of ETDRK4 for step h and a linear part L that is either diagonal
-    (1-D array of real symbols; contour average over a circle of radius 1 about each z = Lh, no
-    cancellation) or a stack of dense blocks (array (m, n, n)): from the blocks' eigensystem
-    (S, λ, S⁻¹) when given (f(hL) = S f(hλ) S⁻¹), else by the augmented matrix exponential."""
-    L = np.asarray(L, dtype=float)
-    if L.ndim == 3 and eigensystem is not None:
-        S, lam, S_inv = eigensystem
-        diagonal = etdrk4_coefficients(lam.ravel(), h, points)
-        return tuple((S * c.reshape(lam.shape)[:, None, :]) @ S_inv for c in diagonal)
+    (an array of real or complex symbols, any shape: :func:`phi_scalars`) or a stack of dense
+    blocks (array (m, n, n): :func:`phi_functions` of each block)."""
+    L = np.asarray(L)
     if L.ndim == 3:
-        return _block_coefficients(L, h)
-    z = L[:, None] * h + np.exp(2j * np.pi * (np.arange(points) + 0.5) / points)[None, :]
-    ez, ez2 = np.exp(z), np.exp(z / 2)
-    Q = h * np.real(np.mean((ez2 - 1) / z, axis=1))
-    f1 = h * np.real(np.mean((-4 - z + ez * (4 - 3 * z + z**2)) / z**3, axis=1))
-    f2 = h * np.real(np.mean((2 + z + ez * (z - 2)) / z**3, axis=1))
-    f3 = h * np.real(np.mean((-4 - 3 * z - z**2 + ez * (4 - z)) / z**3, axis=1))
-    return np.exp(L * h), np.exp(L * h / 2), Q, f1, f2, f3
+        out = [_combine(h, phi_functions(h * block), phi_functions(0.5 * h * block))
+               for block in L]
+        return tuple(np.stack(c) for c in zip(*out))
+    return _combine(h, phi_scalars(h * L), phi_scalars(0.5 * h * L))
 
 
 def phi_functions(A):
@@ -67,31 +94,25 @@ def phi_functions(A):
 
 
 def block_eigensystem(L, max_condition=EIGEN_MAX_CONDITION):
-    """(S, λ, S⁻¹) of a stack of blocks (m, n, n) when every block has real eigenvalues and
-    eigenvectors with condition number ≤ ``max_condition`` (then φ-functions of any hL cost two
-    matrix products), else None (non-normal blocks: use the matrix exponential)."""
+    """(S, λ, S⁻¹) with L = S diag(λ) S⁻¹ for every block of a stack (m, n, n) — real when all
+    eigenvalues are real, else complex — when every eigenvector matrix has condition number
+    ‖S‖₁‖S⁻¹‖₁ ≤ ``max_condition``; else None (non-normal blocks: use the matrix exponential)."""
     lam, S = np.linalg.eig(L)
-    if np.abs(lam.imag).max() > 1e-10 * max(1.0, np.abs(lam).max()):
+    if np.abs(lam.imag).max() <= 1e-10 * max(1.0, np.abs(lam).max()):
+        lam, S = lam.real, S.real
+    try:
+        S_inv = np.linalg.inv(S)
+    except np.linalg.LinAlgError:
         return None
-    S = S.real
-    if np.linalg.cond(S).max() > max_condition:
+    condition = np.abs(S).sum(axis=-2).max(axis=-1) * np.abs(S_inv).sum(axis=-2).max(axis=-1)
+    if not np.all(condition <= max_condition):
         return None
-    return S, lam.real, np.linalg.inv(S)
-
-
-def _block_coefficients(L, h):
-    out = []
-    for block in L:
-        E, p1, p2, p3 = phi_functions(h * block)
-        E2, q1, _, _ = phi_functions(0.5 * h * block)
-        out.append((E, E2, 0.5 * h * q1, h * (p1 - 3 * p2 + 4 * p3), h * (p2 - 2 * p3),
-                    h * (4 * p3 - p2)))
-    return tuple(np.stack(c) for c in zip(*out))
+    return S, lam, S_inv
 
 
 def apply_linear(coefficient, v):
-    """coefficient · v for a diagonal coefficient (elementwise) or a block stack (m, n, n)
-    acting on v of shape (m, n)."""
+    """coefficient · v for a diagonal coefficient (elementwise, same shape as v) or a block
+    stack (m, n, n) acting on v of shape (m, n)."""
     if coefficient.ndim == 3:
         return apply_blocks(coefficient, v)
     return coefficient * v
@@ -99,8 +120,9 @@ def apply_linear(coefficient, v):
 
 class ETDRK4Stepper:
     """ETDRK4 for a spectral operator (``linear``, ``nonlinear_state``, ``to_state``,
-    ``from_state``, ``_check``): fixed steps ≤ dt (:meth:`run`) or steps adapted by step
-    doubling to a local relative error ``tol`` (:meth:`advance`)."""
+    ``from_state``): one step of a given size (:meth:`step_state`) or steps adapted to a local
+    relative error ``tol`` by the embedded estimate (:meth:`advance`), starting from ``dt``.
+    Block operators with a well-conditioned eigensystem are stepped in their eigenbasis."""
 
     def __init__(self, operator, dt, tol=1e-8, cache_size=COEFFICIENT_CACHE):
         dt = float(dt)
@@ -109,51 +131,81 @@ class ETDRK4Stepper:
         self.op, self.dt, self.tol = operator, dt, float(tol)
         self.cache_size = cache_size
         self._coef = {}
+        self._last = None          # (state returned by advance, its u, N(u)): first same as last
+        self._real = False         # real operator states: drop the round-off imaginary part
         self.steps = self.rejected = 0
-        linear = np.asarray(operator.linear)
-        self.eigensystem = block_eigensystem(linear) if linear.ndim == 3 else None
+        self.linear = np.asarray(operator.linear)
+        self.basis = block_eigensystem(self.linear) if self.linear.ndim == 3 else None
+        if self.basis is not None:
+            self.linear = self.basis[1]
 
     def _coefficients(self, h):
         key = float(h)
         if key not in self._coef:
             if len(self._coef) >= self.cache_size:
                 self._coef.pop(next(iter(self._coef)))      # drop the oldest step size
-            self._coef[key] = etdrk4_coefficients(self.op.linear, h,
-                                                  eigensystem=self.eigensystem)
+            self._coef[key] = etdrk4_coefficients(self.linear, h)
         return self._coef[key]
 
-    def step_state(self, v, h):
-        """One ETDRK4 step of size h on the state v (module docstring)."""
+    def to_basis(self, v):
+        """The stepper's coordinates u = S⁻¹v of an operator state v (u = v without a basis)."""
+        return v if self.basis is None else apply_blocks(self.basis[2], v)
+
+    def from_basis(self, u):
+        if self.basis is None:
+            return u
+        v = apply_blocks(self.basis[0], u)
+        return v.real if self._real else v
+
+    def nonlinear(self, u):
+        """N in the stepper's coordinates: S⁻¹ N(S u)."""
+        return self.to_basis(self.op.nonlinear_state(self.from_basis(u)))
+
+    def step(self, u, Nu, h):
+        """One ETDRK4 step of size h from u with Nu = N(u), in the stepper's coordinates
+        (module docstring): (u⁺, N(u⁺), the embedded error estimate f₃ (N(c) − N(u⁺)))."""
         E, E2, Q, f1, f2, f3 = self._coefficients(h)
-        N = self.op.nonlinear_state
-        lin = apply_linear
-        Nv = N(v)
-        E2v = lin(E2, v)
-        a = E2v + lin(Q, Nv)
+        N, lin = self.nonlinear, apply_linear
+        E2u = lin(E2, u)
+        a = E2u + lin(Q, Nu)
         Na = N(a)
-        b = E2v + lin(Q, Na)
+        b = E2u + lin(Q, Na)
         Nb = N(b)
-        c = lin(E2, a) + lin(Q, 2 * Nb - Nv)
+        c = lin(E2, a) + lin(Q, 2 * Nb - Nu)
         Nc = N(c)
-        return lin(E, v) + lin(f1, Nv) + 2 * lin(f2, Na + Nb) + lin(f3, Nc)
+        new = lin(E, u) + lin(f1, Nu) + 2 * lin(f2, Na + Nb) + lin(f3, Nc)
+        N_new = N(new)
+        return new, N_new, lin(f3, Nc - N_new)
+
+    def step_state(self, v, h):
+        """One ETDRK4 step of size h on the operator state v."""
+        self._real = np.isrealobj(v)
+        u = self.to_basis(v)
+        return self.from_basis(self.step(u, self.nonlinear(u), h)[0])
 
     def advance(self, v, t, t_stop):
-        """Advance the state v from t to t_stop; returns the new state. Each step of size h is
-        compared with two steps of h/2 (kept): the step is accepted when
-        max|v_h − v_{h/2}| ≤ tol · max|v_{h/2}|, else halved; after a step with error below
-        tol/64 (fifth-order local error: room for 2h) the step is doubled. The last step before
-        t_stop is shortened to land on it; step sizes are rounded to 12 digits so that the
-        coefficients of repeated sizes (the same remainder at every evenly spaced stop) are
-        computed once."""
+        """Advance the state v from t to t_stop; returns the new state. A step of size dt is
+        accepted when the embedded estimate has max|u⁺ − û⁺| ≤ tol · max|u⁺| (the error of the
+        third-order solution; the fourth-order one is kept), else dt is halved; after an error
+        below tol/32 (fourth-order local error of the estimate: room for 2h) dt is doubled.
+        Step sizes stay dt₀ · 2^k except the last before t_stop, shortened to land on it and
+        rounded to 12 digits, so that the coefficients of few step sizes are ever computed
+        (the same remainder recurs at evenly spaced stops). N of the returned state is kept
+        for the next call (first same as last across calls)."""
+        self._real = np.isrealobj(v)
+        if self._last is not None and self._last[0] is v:
+            u, Nu = self._last[1:]
+        else:
+            u = self.to_basis(v)
+            Nu = self.nonlinear(u)
         span = max(1.0, abs(t_stop))
         while t_stop - t > 1e-12 * span:
             remaining = t_stop - t
             last = remaining <= self.dt * (1 + 1e-9)
             h = float(f"{(remaining if last else self.dt):.12g}")
-            whole = self.step_state(v, h)
-            half = self.step_state(self.step_state(v, 0.5 * h), 0.5 * h)
-            scale = np.max(np.abs(half))
-            error = np.max(np.abs(half - whole)) / scale if scale > 0 else 0.0
+            new, N_new, estimate = self.step(u, Nu, h)
+            scale = np.max(np.abs(new))
+            error = np.max(np.abs(estimate)) / scale if scale > 0 else 0.0
             if not np.isfinite(error) or error > self.tol:
                 self.rejected += 1
                 self.dt = 0.5 * h
@@ -161,8 +213,10 @@ class ETDRK4Stepper:
                     raise FloatingPointError(f"step size underflow at t = {t:.6g} (the solution "
                                              "is not resolved: refine the grid or raise pde.tol)")
                 continue
-            v, t = half, (t_stop if last else t + h)
+            u, Nu, t = new, N_new, (t_stop if last else t + h)
             self.steps += 1
-            if error < self.tol / 64:
+            if error < self.tol / 32:
                 self.dt = max(self.dt, 2 * h)
+        v = self.from_basis(u)
+        self._last = (v, u, Nu)
         return v

@@ -42,11 +42,12 @@ def test_clenshaw_curtis_converges_on_smooth_functions():
 
 def test_apply_blocks_on_real_and_complex_vectors():
     """Σ_j B[m, i, j] v[m, j] by one batched real product, against einsum, also for complex v
-    (the real/imaginary view) and non-contiguous v."""
+    (the real/imaginary view), non-contiguous v and complex blocks."""
     rng = np.random.default_rng(4)
     blocks = rng.standard_normal((5, 7, 7))
     real = rng.standard_normal((5, 7))
     complex_v = rng.standard_normal((5, 7)) + 1j * rng.standard_normal((5, 7))
-    for v in (real, complex_v, complex_v[:, ::-1], complex_v.T.copy().T):
-        np.testing.assert_allclose(apply_blocks(blocks, v), np.einsum("mij,mj->mi", blocks, v),
-                                   rtol=1e-13, atol=1e-13)
+    for B in (blocks, blocks + 1j * rng.standard_normal((5, 7, 7))):
+        for v in (real, complex_v, complex_v[:, ::-1], complex_v.T.copy().T):
+            np.testing.assert_allclose(apply_blocks(B, v), np.einsum("mij,mj->mi", B, v),
+                                       rtol=1e-13, atol=1e-13)
