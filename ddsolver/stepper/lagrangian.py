@@ -56,6 +56,9 @@ OK, STEP_UNDERFLOW, TOO_MANY_STEPS = 0, 1, 2
 FRESH_STATE = (0.0, 0.0, 0.0, 0.0, 0.0, 1e-4)   # t, t_old, Δt, accepted, rejected, last error
 PI_ALPHA, PI_BETA = 0.14, 0.08   # PI control, α = 1/5 − 0.75β (9.1: 43 rejections; 149 at β = 0.04)
 RK_A, RK_B, RK_C, RK_E, RK_P = RK45.A, RK45.B, RK45.C, RK45.E, RK45.P
+# fast-math without assuming finite values: the integrator checks its error norm for NaN, and
+# code compiled into it (the inlined velocity) keeps its vectorised reductions
+SAFE_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 @njit(cache=True, fastmath=True)
@@ -63,15 +66,21 @@ def particle_moments(y, args, scratch):
     """From the flat state y (n × D): points[i] = ϑ_i (radial axes at |ϑ|), masses[i] = w_i a_i
     and moments[f] = Σ_i w_i a_i F_f(ϑ_i) for the tabulated rows F = [v, g_1 … g_k].
     ``args`` = (D, has_a, mirror, table, (schedule code, value, offset, exponent), α, λ);
-    ``scratch`` = (weights w, masses, points, values, grads, moments)."""
+    ``scratch`` = (weights w, masses, points, values, grads, moments). Loops run axis by axis
+    over the particles, so that each is a plain strided copy."""
     dim, has_a, mirror, table = args[0], args[1], args[2], args[3]
     weights, masses, points, _, _, moments = scratch
     first = 1 if has_a else 0
-    for i in range(weights.size):
-        masses[i] = weights[i] * (y[i * dim] if has_a else 1.0)
-        for a in range(points.shape[1]):
-            x = y[i * dim + first + a]
-            points[i, a] = abs(x) if mirror[a] else x
+    n = weights.size
+    for i in range(n):
+        masses[i] = weights[i] * y[i * dim] if has_a else weights[i]
+    for a in range(points.shape[1]):
+        if mirror[a]:
+            for i in range(n):
+                points[i, a] = abs(y[i * dim + first + a])
+        else:
+            for i in range(n):
+                points[i, a] = y[i * dim + first + a]
     spline_moments(points, masses, *table, moments)
 
 
@@ -87,12 +96,14 @@ def lagrangian_velocity(t, y, args, scratch, out):
     spline_contract(points, moments, *table, values, grads)
     speed = -2.0 * schedule_value(schedule[0], schedule[1], schedule[2], schedule[3], t)
     first = 1 if has_a else 0
-    for i in range(weights.size):
-        a_i = y[i * dim] if has_a else 1.0
-        if has_a:
-            out[i * dim] = speed * (values[i] + lam * a_i)
-        for a in range(dim - first):
+    n = weights.size
+    if has_a:
+        for i in range(n):
+            out[i * dim] = speed * (values[i] + lam * y[i * dim])
+    for a in range(dim - first):
+        for i in range(n):
             k = i * dim + first + a
+            a_i = y[i * dim] if has_a else 1.0
             grad = -grads[i, a] if mirror[a] and y[k] < 0.0 else grads[i, a]
             out[k] = speed * (a_i * grad + lam * y[k])
 
@@ -124,7 +135,7 @@ def _scaled_rms(x, y, y_new, rtol, atol):
     return np.sqrt(total / x.size)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=SAFE_FASTMATH)
 def dopri5_advance(t_end, state, y, y_old, stages, args, scratch, rtol, atol, out):
     """Adaptive Dormand–Prince 5(4) (scipy RK45's tableau and error norm) for the velocity of
     :func:`lagrangian_velocity` (``args``, ``scratch``), stepping until the step covers

@@ -13,7 +13,8 @@ S and O(h³) in S'. In D dimensions the coefficients are the 1-D solve applied a
 (array index j + k holds c_{j+k−1}); ∂_a S replaces B_{k_a} by B'_{k_a}/h_a. Outside the nodes
 the end cells' polynomials are extended. Many functions S_f share the nodes (the last axis of
 the coefficients); what the Lagrangian scheme needs of them at n points x_i is two
-contractions, each one pass over the 4^D coefficient rows of every point's cell (D ≤ 2):
+contractions, each one pass over the 4^D coefficient rows of every point's cell (D ≤ 2; the
+last axis, of unit stride, innermost):
 :func:`spline_moments` Σ_i m_i S_f(x_i), and :func:`spline_contract` Σ_f m_f S_f(x_i) with its
 gradient. :func:`spline_numpy` (all S_f and ∇S_f at the points, any D) is their plain-numpy
 twin.
@@ -27,18 +28,17 @@ from scipy.linalg import solve_banded
 
 
 def _not_a_knot_system(n: int) -> np.ndarray:
-    """The (4, 4)-banded matrix (``solve_banded`` layout) of the n + 3 conditions on one axis of
-    n intervals: not-a-knot at x_1, interpolation at x_0 … x_n, not-a-knot at x_{n−1}."""
+    """The (4, 4)-banded matrix (``solve_banded`` layout: entry (row, col) at [4 + row − col,
+    col]) of the n + 3 conditions on one axis of n intervals: not-a-knot at x_1 (row 0),
+    interpolation at x_0 … x_n (rows 1 … n + 1), not-a-knot at x_{n−1} (row n + 2)."""
     size = n + 3
-    dense = np.zeros((size, size))
-    dense[0, :5] = (1, -4, 6, -4, 1)
-    for j in range(n + 1):
-        dense[j + 1, j:j + 3] = (1 / 6, 4 / 6, 1 / 6)
-    dense[-1, -5:] = (1, -4, 6, -4, 1)
     banded = np.zeros((9, size))
-    for row in range(size):
-        for col in range(max(0, row - 4), min(size, row + 5)):
-            banded[4 + row - col, col] = dense[row, col]
+    rows = np.arange(1, n + 2)
+    for offset, value in enumerate((1 / 6, 4 / 6, 1 / 6)):   # columns row − 1, row, row + 1
+        banded[5 - offset, rows - 1 + offset] = value
+    for offset, value in enumerate((1, -4, 6, -4, 1)):
+        banded[4 - offset, offset] = value                     # row 0, columns 0 … 4
+        banded[8 - offset, size - 5 + offset] = value          # row n + 2, columns n − 2 … n + 2
     return banded
 
 
@@ -80,11 +80,11 @@ class SplineTable:
 
 
 @njit(cache=True, fastmath=True)
-def cell(x, lo, h, cells):
-    """(j, t): the cell j = clip(⌊(x − lo)/h⌋, 0, cells − 1) and t = (x − lo)/h − j (int()
+def cell(x, lo, inverse_h, last):
+    """(j, t): the cell j = clip(⌊(x − lo)/h⌋, 0, last) and t = (x − lo)/h − j (int()
     truncates towards 0, which the clip at 0 makes the floor)."""
-    s = (x - lo) / h
-    j = min(max(int(s), 0), cells - 1)
+    s = (x - lo) * inverse_h
+    j = min(max(int(s), 0), last)
     return j, s - j
 
 
@@ -98,29 +98,29 @@ def cubic_weights(t):
 
 
 @njit(cache=True, fastmath=True)
-def cubic_slopes(t, h):
+def cubic_slopes(t, inverse_h):
     """(B₀', B₁', B₂', B₃') at t, divided by h."""
     u = 1.0 - t
-    return (-0.5 * u * u / h, (1.5 * t * t - 2.0 * t) / h, (-1.5 * t * t + t + 0.5) / h,
-            0.5 * t * t / h)
+    return (-0.5 * u * u * inverse_h, (1.5 * t * t - 2.0 * t) * inverse_h,
+            (-1.5 * t * t + t + 0.5) * inverse_h, 0.5 * t * t * inverse_h)
 
 
 @njit(cache=True, fastmath=True)
-def along(coefficients, row, step, f, w):
-    """Σ_k w_k c[row + k·step, f]: axis 0 of a cell, k = 0 … 3."""
-    return (w[0] * coefficients[row, f] + w[1] * coefficients[row + step, f]
-            + w[2] * coefficients[row + 2 * step, f] + w[3] * coefficients[row + 3 * step, f])
+def along(coefficients, row, f, w):
+    """Σ_k w_k c[row + k, f], k = 0 … 3: the last axis of a cell (unit stride)."""
+    return (w[0] * coefficients[row, f] + w[1] * coefficients[row + 1, f]
+            + w[2] * coefficients[row + 2, f] + w[3] * coefficients[row + 3, f])
 
 
 @njit(cache=True, fastmath=True)
-def row_products(coefficients, row, step, moments):
-    """(p_0 … p_3), p_k = Σ_f m_f c[row + k·step, f]."""
+def row_products(coefficients, row, moments):
+    """(p_0 … p_3), p_k = Σ_f m_f c[row + k, f]."""
     p0 = p1 = p2 = p3 = 0.0
     for f in range(moments.size):
         p0 += moments[f] * coefficients[row, f]
-        p1 += moments[f] * coefficients[row + step, f]
-        p2 += moments[f] * coefficients[row + 2 * step, f]
-        p3 += moments[f] * coefficients[row + 3 * step, f]
+        p1 += moments[f] * coefficients[row + 1, f]
+        p2 += moments[f] * coefficients[row + 2, f]
+        p3 += moments[f] * coefficients[row + 3, f]
     return p0, p1, p2, p3
 
 
@@ -132,26 +132,27 @@ def dot4(w, p):
 
 @njit(cache=True, fastmath=True)
 def spline_moments(points, masses, coefficients, lo, h, cells, strides, out):
-    """out[f] = Σ_i m_i S_f(x_i) at the points (n, D ≤ 2)."""
+    """out[f] = Σ_i m_i S_f(x_i) at the points (n, D ≤ 2): the last axis (unit stride) by
+    :func:`along`, then for D = 2 the four rows of axis 0."""
     out[:] = 0.0
-    step = strides[0]
+    z = points.shape[1] - 1
+    lo_z, inverse_z, last_z = lo[z], 1.0 / h[z], cells[z] - 1
+    lo_0, inverse_0, last_0, stride = lo[0], 1.0 / h[0], cells[0] - 1, strides[0]
     for i in range(points.shape[0]):
-        j, t = cell(points[i, 0], lo[0], h[0], cells[0])
+        j, t = cell(points[i, z], lo_z, inverse_z, last_z)
         w = cubic_weights(t)
-        row = j * step
-        if points.shape[1] == 1:
+        if z == 0:
             for f in range(out.size):
-                out[f] += masses[i] * along(coefficients, row, step, f, w)
+                out[f] += masses[i] * along(coefficients, j, f, w)
             continue
-        j1, t1 = cell(points[i, 1], lo[1], h[1], cells[1])
-        b = cubic_weights(t1)
-        row += j1 * strides[1]
-        s1 = strides[1]
+        j0, t0 = cell(points[i, 0], lo_0, inverse_0, last_0)
+        b = cubic_weights(t0)
+        row = j0 * stride + j
         for f in range(out.size):
-            out[f] += masses[i] * (b[0] * along(coefficients, row, step, f, w)
-                                   + b[1] * along(coefficients, row + s1, step, f, w)
-                                   + b[2] * along(coefficients, row + 2 * s1, step, f, w)
-                                   + b[3] * along(coefficients, row + 3 * s1, step, f, w))
+            out[f] += masses[i] * (b[0] * along(coefficients, row, f, w)
+                                   + b[1] * along(coefficients, row + stride, f, w)
+                                   + b[2] * along(coefficients, row + 2 * stride, f, w)
+                                   + b[3] * along(coefficients, row + 3 * stride, f, w))
 
 
 @njit(cache=True, fastmath=True)
@@ -159,28 +160,30 @@ def spline_contract(points, moments, coefficients, lo, h, cells, strides, values
     """values[i] = Σ_f m_f S_f(x_i) and grads[i, a] = Σ_f m_f ∂_a S_f(x_i) at the points
     (n, D ≤ 2): products over f per coefficient row (:func:`row_products`), then the basis
     weights."""
-    step = strides[0]
+    z = points.shape[1] - 1
+    lo_z, inverse_z, last_z = lo[z], 1.0 / h[z], cells[z] - 1
+    lo_0, inverse_0, last_0, stride = lo[0], 1.0 / h[0], cells[0] - 1, strides[0]
     for i in range(points.shape[0]):
-        j, t = cell(points[i, 0], lo[0], h[0], cells[0])
-        w, d = cubic_weights(t), cubic_slopes(t, h[0])
-        row = j * step
-        if points.shape[1] == 1:
-            p = row_products(coefficients, row, step, moments)
+        j, t = cell(points[i, z], lo_z, inverse_z, last_z)
+        w, d = cubic_weights(t), cubic_slopes(t, inverse_z)
+        if z == 0:
+            p = row_products(coefficients, j, moments)
             values[i] = dot4(w, p)
             grads[i, 0] = dot4(d, p)
             continue
-        j1, t1 = cell(points[i, 1], lo[1], h[1], cells[1])
-        b, db = cubic_weights(t1), cubic_slopes(t1, h[1])
-        value = grad0 = grad1 = 0.0
+        j0, t0 = cell(points[i, 0], lo_0, inverse_0, last_0)
+        b, db = cubic_weights(t0), cubic_slopes(t0, inverse_0)
+        row = j0 * stride + j
+        value = grad0 = grad_z = 0.0
         for k in range(4):
-            p = row_products(coefficients, row + (j1 + k) * strides[1], step, moments)
+            p = row_products(coefficients, row + k * stride, moments)
             v = dot4(w, p)
             value += b[k] * v
-            grad0 += b[k] * dot4(d, p)
-            grad1 += db[k] * v
+            grad0 += db[k] * v
+            grad_z += b[k] * dot4(d, p)
         values[i] = value
         grads[i, 0] = grad0
-        grads[i, 1] = grad1
+        grads[i, z] = grad_z
 
 
 def spline_numpy(points, coefficients, lo, h, cells, strides):
