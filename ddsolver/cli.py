@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
-from .errors import DdsolverError
+from .errors import CaseError, DdsolverError
 
 WIDTH = 100
 DEMO_FILES = ("pde.h5", "sgd.h5", "comparison.png")
@@ -67,6 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     _case_argument(stationary)
     _output_arguments(stationary, "HDF5 solution file with one snapshot at t = inf")
     stationary.set_defaults(run=_stationary)
+
+    minimize = commands.add_parser("minimize", help="certified global minimum of the risk over "
+                                   "laws on the case's grid (noisy cases: the Gibbs state); exit "
+                                   "code 1 if the certificate is not reached")
+    _case_argument(minimize)
+    minimize.add_argument("-o", "--output", metavar="OUT.h5", help="HDF5 solution file with "
+                          "one snapshot at t = inf (optional)")
+    minimize.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    minimize.add_argument("--tol", type=float, default=1e-9, metavar="GAP",
+                          help="certificate to reach: optimality gap in risk units (default "
+                               "1e-9)")
+    minimize.set_defaults(run=_minimize)
 
     sgd = commands.add_parser("sgd", help="simulate particle SGD of a case, streaming to HDF5")
     _case_argument(sgd)
@@ -144,6 +156,16 @@ def _stationary(args) -> int:
 
     sol = stationary(args.case, args.output, overwrite=args.overwrite, progress=args.progress)
     _print_rows(sol.summary_rows() + [("output", args.output)])
+    return 0 if sol.attrs["converged"] else 1
+
+
+def _minimize(args) -> int:
+    from .landscape import minimize
+
+    if not args.tol > 0:
+        raise CaseError(f"--tol: expected a positive number, got {args.tol!r}")
+    sol = minimize(args.case, args.output, tol=args.tol, overwrite=args.overwrite)
+    _print_rows(sol.summary_rows() + ([("output", args.output)] if args.output else []))
     return 0 if sol.attrs["converged"] else 1
 
 

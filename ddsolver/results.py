@@ -72,7 +72,16 @@ class Solution:
             return [("snapshots", "0")]
         diag, attrs = self.diagnostics, self.attrs
         mass = self.mass
-        if np.isinf(self.t).all():
+        if np.isinf(self.t).all() and attrs.get("method") == "frank-wolfe":
+            edge = attrs.get("edge") or "none"
+            rows = [("snapshots", "1, t = inf: global minimum over the grid (Frank-Wolfe)"),
+                    ("R_min", f"{self.risk[-1]:.12g}"),
+                    ("gap", f"{attrs['gap']:.3g} (certificate: R exceeds the minimum by at most "
+                            f"this; {'reached' if attrs['converged'] else 'NOT reached'})"),
+                    ("minimiser", f"{attrs['atoms']} atoms, stationarity "
+                                  f"{attrs['stationarity']:.3g}, {attrs['iterations']} "
+                                  f"iterations; mass on the grid's edge: {edge}")]
+        elif np.isinf(self.t).all():
             converged = {True: "yes", False: "NO"}.get(attrs.get("converged"), "unknown")
             rows = [("snapshots", "1, t = inf: stationary (Gibbs) state"),
                     ("converged", f"{converged} ({attrs.get('method', '?')}, "

@@ -1,0 +1,7 @@
+"""The landscape of the risk: certified global minima and certificates of any law
+(docs/numerics.md §13)."""
+
+from .energy import Certificate, GridEnergy
+from .minimize import minimize
+
+__all__ = ["Certificate", "GridEnergy", "minimize"]
