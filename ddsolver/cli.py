@@ -80,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
                                "1e-9)")
     minimize.set_defaults(run=_minimize)
 
+    certify = commands.add_parser("certify", help="optimality gap, stationarity and R - R_min "
+                                  "of every snapshot of a solution file, stored in it")
+    certify.add_argument("file", metavar="FILE.h5", help="solution file (ddsolver solve)")
+    certify.add_argument("--no-minimum", dest="minimum", action="store_false",
+                         help="skip R_min (the certified minimum on the file's grid)")
+    certify.set_defaults(run=_certify)
+
     landscape = commands.add_parser("landscape", help="single-delta optimum, its certificate, "
                                     "the certified minimum and the DD's risk across Δ, with the "
                                     "threshold; a CSV table and a figure")
@@ -181,6 +188,37 @@ def _minimize(args) -> int:
     sol = minimize(args.case, args.output, tol=args.tol, overwrite=args.overwrite)
     _print_rows(sol.summary_rows() + ([("output", args.output)] if args.output else []))
     return 0 if sol.attrs["converged"] else 1
+
+
+def _certify(args) -> None:
+    from .landscape import certify, minimize
+    from .results import Solution
+    from .storage import load
+    from .storage.hdf5 import write_certificates
+
+    sol = load(args.file)
+    if not isinstance(sol, Solution) or np.isinf(sol.t).any():
+        raise CaseError(f"{args.file}: certify needs a solution of 'ddsolver solve'")
+    r_min = None
+    if args.minimum:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # the minimum's edge is reported below
+            minimum = minimize({**sol.case, "training": {**sol.case["training"],
+                                                          "beta": float("inf")}})
+        r_min = float(minimum.risk[0])
+    result = certify(sol, r_min)
+    write_certificates(args.file, result)
+    rows = [("t", "R(rho_t)   optimality gap   stationarity" +
+             ("   R - R_min" if r_min is not None else ""))]
+    picks = sorted(set(np.linspace(0, len(result.t) - 1, min(len(result.t), 8)).astype(int)))
+    for k in picks:
+        excess = f"   {result.excess[k]:.3e}" if r_min is not None else ""
+        rows.append((f"{result.t[k]:g}", f"{result.risk[k]:.6g}   {result.gap[k]:.3e}   "
+                                         f"{result.stationarity[k]:.3e}{excess}"))
+    if r_min is not None:
+        rows.append(("R_min", f"{r_min:.12g} (gap {minimum.attrs['gap']:.2g}; mass on the "
+                              f"grid's edge: {minimum.attrs['edge'] or 'none'})"))
+    _print_rows(rows + [("stored", f"{args.file}: /landscape")])
 
 
 def _landscape(args) -> None:

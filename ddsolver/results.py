@@ -29,6 +29,8 @@ class Solution:
         None for files written before it was stored.
     diagnostics : per-snapshot arrays (mass, min_density, steps, rejected_steps, wall_time, …).
     attrs : run-level facts (status, versions, compile and run times, kernel rank, …).
+    certificates : the landscape certificates per snapshot stored by ``ddsolver certify``
+        (arrays ``risk``, ``gap``, ``stationarity``; ``r_min`` or None), or None.
     """
 
     t: np.ndarray
@@ -39,6 +41,7 @@ class Solution:
     free_energy: np.ndarray | None = None
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    certificates: dict | None = None
 
     @property
     def mass(self) -> np.ndarray:
@@ -64,6 +67,15 @@ class Solution:
         return (f"Solution({len(self.t)} snapshots, t ∈ [{self.t[0]:g}, {self.t[-1]:g}], "
                 f"grid {dict(zip(self.grid.names, self.grid.shape))}, "
                 f"final risk {self.risk[-1]:.6g}, status {status!r})")
+
+    def _certificate_text(self) -> str:
+        """The stored certificates at the last snapshot (``ddsolver certify``)."""
+        c = self.certificates
+        text = (f"at t = {self.t[-1]:g}: optimality gap {c['gap'][-1]:.3g}, stationarity "
+                f"{c['stationarity'][-1]:.3g}")
+        if c.get("r_min") is not None:
+            text += f", R - R_min = {c['risk'][-1] - c['r_min']:.3g} (R_min {c['r_min']:.6g})"
+        return text
 
     def summary_rows(self) -> list[tuple[str, str]]:
         """Snapshots, risk, free energy, mass, steps and times of a solution; for a stationary
@@ -98,6 +110,8 @@ class Solution:
                 rows.append(("free energy", f"{self.free_energy[0]:.6g} at t = {self.t[0]:g}  ->  "
                                             f"{self.free_energy[-1]:.6g} at t = {self.t[-1]:g}"))
         rows.append(("mass", f"min {mass.min():.15g}, max {mass.max():.15g}"))
+        if self.certificates is not None:
+            rows.append(("landscape", self._certificate_text()))
         if "steps" in diag:
             rejected = (f" ({diag['rejected_steps'][-1]} rejected)" if "rejected_steps" in diag
                         else "")

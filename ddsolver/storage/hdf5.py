@@ -75,4 +75,33 @@ def read_solution(f: h5py.File, attrs: dict) -> Solution:
     data = complete_snapshots(series)
     return Solution(t=data.pop("t"), risk=data.pop("risk"), density=data.pop("density"),
                     free_energy=data.pop("free_energy", None), grid=grid, case=case,
-                    diagnostics={k.split("/", 1)[1]: v for k, v in data.items()}, attrs=attrs)
+                    diagnostics={k.split("/", 1)[1]: v for k, v in data.items()}, attrs=attrs,
+                    certificates=read_certificates(f))
+
+
+def write_certificates(path, certificates) -> None:
+    """Store :class:`~ddsolver.landscape.Certificates` of a finished solution file in its group
+    ``/landscape`` (datasets ``risk``, ``gap``, ``stationarity``, one value per snapshot;
+    attribute ``r_min`` when known), replacing an earlier one. The snapshots are not touched:
+    the group is written in one step after everything is computed."""
+    with h5py.File(path, "r+") as f:
+        if len(f["t"]) != certificates.t.size:
+            raise ValueError(f"{path}: {len(f['t'])} snapshots, {certificates.t.size} "
+                             "certificates")
+        if "landscape" in f:
+            del f["landscape"]
+        group = f.create_group("landscape")
+        for name in ("risk", "gap", "stationarity"):
+            group.create_dataset(name, data=getattr(certificates, name))
+        if certificates.r_min is not None:
+            group.attrs["r_min"] = certificates.r_min
+
+
+def read_certificates(f: h5py.File) -> dict | None:
+    """The ``/landscape`` group of an open solution file as arrays (and ``r_min``), or None."""
+    if "landscape" not in f:
+        return None
+    group = f["landscape"]
+    out = {name: group[name][:] for name in ("risk", "gap", "stationarity")}
+    out["r_min"] = group.attrs.get("r_min")
+    return out

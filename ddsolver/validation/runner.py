@@ -18,6 +18,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
@@ -130,6 +131,8 @@ class Comparison:
     informational: bool = False          # an extra kernel or a sweep point: shown, never failing
     free_energy: np.ndarray | None = None    # F(p_t) of the PDE
     gibbs: Solution | None = None        # noisy cases: the stationary state (t = inf)
+    minimum: Solution | None = None      # noiseless low-rank cases: the certified minimum
+    final_gap: float | None = None       # optimality gap of p_t at the last time
     rows: list[Row] = field(default_factory=list)
 
     @property
@@ -315,8 +318,24 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
         cmp.gibbs = stationary(case)             # Gibbs states of the schemes that have them
         for c, marginal in coords.items():
             marginal.compare_gibbs(cmp.gibbs.marginal(c)[0])
+    if case["training"]["beta"] == math.inf and not informational:
+        _add_minimum(cmp, case, solution)
     cmp.rows = check(cmp)
     return cmp
+
+
+def _add_minimum(cmp: Comparison, case: dict, solution) -> None:
+    """The certified minimum of the case on its grid and the optimality gap of the last law
+    (models with a low-rank kernel; the minimum's edge warning goes into the row's note)."""
+    from ..landscape import GridEnergy, minimize
+
+    if build_reduction(case, solution.grid).rank is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cmp.minimum = minimize(case)
+    energy = GridEnergy.from_case(case, solution.grid)
+    cmp.final_gap = energy.certify(energy.masses(solution.density[-1])).gap
 
 
 def check(cmp: Comparison) -> list[Row]:
@@ -348,6 +367,14 @@ def check(cmp: Comparison) -> list[Row]:
         diagonal = float(np.abs(cmp.predicted - cmp.pde_risk).max())
         rows.append(Row(cmp.name, "diagonal term", diagonal,
                         note="sup_t (alpha^2/N)(int U(theta,theta) dp - int int U dp dp)"))
+    if cmp.minimum is not None:
+        minimum, t = cmp.minimum, cmp.t[-1]
+        edge = f"; minimiser on the grid's edge ({minimum.attrs['edge']})" if minimum.attrs[
+            "edge"] else ""
+        rows.append(Row(cmp.label, "gap_to_min", float(cmp.pde_risk[-1] - minimum.risk[0]),
+                        note=f"R(p_t) - R_min at t = {t:g}; optimality gap of p_t "
+                             f"{cmp.final_gap:.1e}; R_min {minimum.risk[0]:.6g} (certificate "
+                             f"{minimum.attrs['gap']:.0e}){edge}"))
     if cmp.gibbs is not None:
         gibbs, t = cmp.gibbs, cmp.t[-1]
         newton = "converged" if gibbs.attrs["converged"] else "NOT converged"
