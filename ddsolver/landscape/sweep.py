@@ -50,7 +50,7 @@ def parse_deltas(text: str) -> np.ndarray:
             start, stop, count = text.split(":")
             if int(count) < 1:
                 raise ValueError
-            values = np.linspace(float(start), float(stop), int(count))
+            values = np.linspace(float(start), float(stop), int(count)).round(12)
         else:
             values = np.array([float(v) for v in text.split(",")])
     except ValueError:
