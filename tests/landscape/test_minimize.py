@@ -179,3 +179,6 @@ def test_written_file_and_cli(tmp_path, capsys):
     assert loaded.attrs["gap"] <= 1e-9 and np.isinf(loaded.t[0])
     assert main(["show", str(tmp_path / "min.h5")]) == 0
     assert "global minimum" in capsys.readouterr().out
+    assert main(["plot", str(tmp_path / "min.h5"), "-o", str(tmp_path / "min.png")]) == 0
+    assert (tmp_path / "min.png").stat().st_size > 0
+    assert main(["minimize", str(case_file), "--tol", "-1"]) == 2
