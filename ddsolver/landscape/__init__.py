@@ -2,7 +2,8 @@
 (docs/numerics.md §13)."""
 
 from .certify import Certificates, certify
-from .energy import Certificate, GridEnergy
+from .energy import Certificate, Energy, GridEnergy, energy_of
 from .minimize import minimize
 
-__all__ = ["Certificate", "Certificates", "GridEnergy", "certify", "minimize"]
+__all__ = ["Certificate", "Certificates", "Energy", "GridEnergy", "certify", "energy_of",
+           "minimize"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..results import Solution
-from .energy import GridEnergy
+from .energy import energy_of
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Certificates:
 def certify(solution: Solution, r_min: float | None = None) -> Certificates:
     """The certificates of every snapshot of ``solution`` (any scheme: its density on the grid,
     with the case's reduction averaged over the cells, as finite volumes see it)."""
-    energy = GridEnergy.from_case(solution.case, solution.grid)
+    energy = energy_of(solution.case, solution.grid)
     rows = [energy.certify(energy.masses(density)) for density in solution.density]
     return Certificates(t=np.asarray(solution.t, float),
                         risk=np.array([c.risk for c in rows]),

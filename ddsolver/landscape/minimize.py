@@ -31,7 +31,7 @@ from ..errors import NumericalError
 from ..model import model_of
 from ..results import Solution
 from ..solve import solution_of
-from .energy import Certificate, GridEnergy
+from .energy import Certificate, Energy, energy_of
 
 log = logging.getLogger("ddsolver")
 
@@ -41,38 +41,36 @@ EMPTY = 1e-14           # atoms lighter than this are dropped after a corrective
 SUPPORT = 1e-7          # relative weight below which an interior-point atom is off the support
 
 
-def simplex_qp(linear: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """argmin_w bᵀw + ½|F w|² over the simplex (w ≥ 0, Σ w = 1), by Clarabel, then
-    :func:`polish`."""
+def simplex_qp(linear: np.ndarray, hessian: np.ndarray) -> np.ndarray:
+    """argmin_w bᵀw + ½ wᵀHw over the simplex (w ≥ 0, Σ w = 1), H positive semi-definite, by
+    Clarabel, then :func:`polish`."""
     import clarabel
 
     n = linear.size
-    hessian = sparse.csc_matrix(np.triu(features.T @ features))
     constraints = sparse.csc_matrix(np.vstack([np.ones((1, n)), -np.eye(n)]))
     bounds = np.concatenate([[1.0], np.zeros(n)])
     settings = clarabel.DefaultSettings()
     settings.verbose = False
     settings.tol_gap_abs = settings.tol_gap_rel = settings.tol_feas = 1e-12
     settings.tol_ktratio = 1e-10
-    solver = clarabel.DefaultSolver(hessian, linear, constraints, bounds,
-                                    [clarabel.ZeroConeT(1), clarabel.NonnegativeConeT(n)],
+    solver = clarabel.DefaultSolver(sparse.csc_matrix(np.triu(hessian)), linear, constraints,
+                                    bounds, [clarabel.ZeroConeT(1), clarabel.NonnegativeConeT(n)],
                                     settings)
     result = solver.solve()
     if str(result.status) not in ("Solved", "AlmostSolved"):
         raise NumericalError(f"minimize: the corrective QP on {n} atoms failed: {result.status}")
-    return polish(linear, features, np.clip(np.asarray(result.x), 0.0, None))
+    return polish(linear, hessian, np.clip(np.asarray(result.x), 0.0, None))
 
 
-def polish(linear: np.ndarray, features: np.ndarray, w: np.ndarray) -> np.ndarray:
+def polish(linear: np.ndarray, hessian: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The interior-point solution w made exact on its support S = {w > SUPPORT · max w}: the
-    minimum over Σ w_S = 1 alone solves the KKT system [[F_SᵀF_S, 1], [1ᵀ, 0]] [w_S; μ] =
+    minimum over Σ w_S = 1 alone solves the KKT system [[H_SS, 1], [1ᵀ, 0]] [w_S; μ] =
     [−b_S; 1] (least squares if singular); kept if it is non-negative, so that the atoms off S
     are exactly 0 rather than the solver's 1e-10 residue. Else w renormalised."""
     support = np.flatnonzero(w > SUPPORT * w.max())
-    block = features[:, support]
     k = support.size
     system = np.zeros((k + 1, k + 1))
-    system[:k, :k] = block.T @ block
+    system[:k, :k] = hessian[np.ix_(support, support)]
     system[:k, k] = system[k, :k] = 1.0
     exact = np.linalg.lstsq(system, np.append(-linear[support], 1.0), rcond=None)[0][:k]
     if exact.min() < 0.0:
@@ -82,11 +80,11 @@ def polish(linear: np.ndarray, features: np.ndarray, w: np.ndarray) -> np.ndarra
     return out
 
 
-def frank_wolfe(energy: GridEnergy, tol: float = GAP_TOL, max_iterations: int = MAX_ITERATIONS):
+def frank_wolfe(energy: Energy, tol: float = GAP_TOL, max_iterations: int = MAX_ITERATIONS):
     """Fully corrective Frank–Wolfe (module docstring) from the best single cell: returns
     (m, certificate, iterations); ``certificate.gap`` ≤ tol unless ``max_iterations`` stopped
     it."""
-    single = energy.linear + 0.5 * np.sum(energy.features**2, axis=0)
+    single = energy.linear + 0.5 * energy.diagonal()
     active = np.array([int(np.argmin(single))])
     weights = np.ones(1)
     m = np.zeros(energy.grid.size)
@@ -101,7 +99,7 @@ def frank_wolfe(energy: GridEnergy, tol: float = GAP_TOL, max_iterations: int = 
         if certificate.argmin in active:            # the QP was not solved to the tolerance
             return m, certificate, iteration
         active = np.append(active, certificate.argmin)
-        weights = simplex_qp(energy.linear[active], energy.features[:, active])
+        weights = simplex_qp(energy.linear[active], energy.block(active))
         keep = weights > EMPTY
         active, weights = active[keep], weights[keep] / weights[keep].sum()
 
@@ -138,7 +136,7 @@ def minimize(case, output=None, *, tol: float = GAP_TOL, overwrite=False,
     if output is not None:
         from ..storage import check_output_path
         check_output_path(output, overwrite)
-    energy = GridEnergy.from_case(case)
+    energy = energy_of(case)
     grid = energy.grid
     m, certificate, iterations = frank_wolfe(energy, tol)
     edge = "; ".join(f"mass {mass:.3g} in the {side} layer of pde.grid.{name}"
@@ -150,15 +148,14 @@ def minimize(case, output=None, *, tol: float = GAP_TOL, overwrite=False,
     attrs = {"scheme": "frank-wolfe", "method": "frank-wolfe", "converged": converged,
              "gap": certificate.gap, "stationarity": certificate.stationarity,
              "atoms": int(np.count_nonzero(m)), "iterations": iterations, "edge": edge,
-             "kernel_rank": energy.potential.full_rank,
-             "kernel_rank_used": energy.potential.rank,
+             **energy.rank_attrs(),
              "status": "complete" if converged else
              f"failed: gap {certificate.gap:.2e} > tol {tol:.1e} after {iterations} iterations"}
     log.info("minimum: R = %.12g, gap %.2e, %d atoms, %d iterations", certificate.risk,
              certificate.gap, attrs["atoms"], iterations)
     density = m.reshape(grid.shape) / grid.cell_volume
     record = {"t": math.inf, "risk": certificate.risk, "density": density,
-              "free_energy": energy.potential.free_energy(density), "mass": float(m.sum())}
+              "free_energy": energy.free_energy(m), "mass": float(m.sum())}
     writer = None
     if output is not None:
         from ..storage import SolutionWriter

@@ -1,5 +1,5 @@
 """The single-delta ansatz of the radial models and its optimality certificate
-(docs/numerics.md §13, docs/theory.md §6b).
+(docs/numerics.md §14.1, docs/theory.md §6b).
 
 All units on one sphere, ρ = δ_r (units σ(⟨w, x⟩), coordinate r = |w|) or ρ = δ_(a, r) (units
 a σ(⟨w, x⟩)), on isotropic Gaussian data. With v, the features f_k of u_d (at ``pde.kernel_dim``)

@@ -1,5 +1,5 @@
 """``ddsolver landscape``: the single delta, the certified minimum and the DD across Δ
-(docs/numerics.md §13.2).
+(docs/numerics.md §14.2).
 
 For every Δ of the sweep (the case with ``data.delta`` = Δ): the single-delta optimum R*, r*
 (and a* for units a σ) and its certificate gap (:func:`~.single_delta.single_delta`), the

@@ -68,21 +68,35 @@ def plot_solution(sol: Solution, path=None):
 
 def _plot_stationary(sol: Solution, path):
     """The marginal density of each coordinate of a stationary state (and, on 2-D and 3-D
-    grids, the pairwise marginal densities), its risk and free energy."""
+    grids, the pairwise marginal densities), its risk and free energy. A global minimum
+    (``ddsolver minimize``: atoms) shows the atoms' marginal masses as stems instead."""
     ndim = sol.grid.ndim
     pairs = ndim * (ndim - 1) // 2
+    atomic = sol.attrs.get("method") == "frank-wolfe"
     fig, axes = _figure(ndim, [sol], nrows=1 if ndim == 1 else 2)
     energy = "" if sol.free_energy is None else f", F = {sol.free_energy[0]:.6g}"
     for ax, axis in zip(axes[0], sol.grid.axes):
-        ax.plot(axis.centres, sol.marginal(axis.name)[0], color="C0")
-        ax.set(xlabel=axis.name, ylabel=f"density of {axis.name}", xlim=(axis.lo, axis.hi),
-               title=f"R = {sol.risk[0]:.6g}{energy}")
+        marginal = sol.marginal(axis.name)[0]
+        if atomic:
+            masses = marginal * axis.spacing
+            atoms = masses > 0
+            ax.stem(axis.centres[atoms], masses[atoms], basefmt=" ")
+            ax.set(ylabel=f"mass of {axis.name}")
+        else:
+            ax.plot(axis.centres, marginal, color="C0")
+            ax.set(ylabel=f"density of {axis.name}")
+        ax.set(xlabel=axis.name, xlim=(axis.lo, axis.hi), title=f"R = {sol.risk[0]:.6g}{energy}")
         ax.grid(True, alpha=0.3)
     if pairs:
-        draw_pairs(fig, axes[1], sol.grid, sol.density[0], title="stationary")
+        draw_pairs(fig, axes[1], sol.grid, sol.density[0],
+                   title="minimiser" if atomic else "stationary")
     _hide_unused(axes)
-    converged = {True: "", False: ", NOT converged"}.get(sol.attrs.get("converged"), "")
-    return _finish(fig, path, f"stationary (Gibbs) state{converged}", sol.attrs)
+    if atomic:
+        title = f"global minimum on the grid, certificate gap {sol.attrs['gap']:.1e}"
+    else:
+        converged = {True: "", False: ", NOT converged"}.get(sol.attrs.get("converged"), "")
+        title = f"stationary (Gibbs) state{converged}"
+    return _finish(fig, path, title, sol.attrs)
 
 
 def plot_sgd(result, path=None):

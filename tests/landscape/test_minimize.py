@@ -12,7 +12,7 @@ from scipy.spatial import ConvexHull
 
 import ddsolver
 from ddsolver.case import normalize_case
-from ddsolver.landscape import GridEnergy, minimize
+from ddsolver.landscape import energy_of, minimize
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGMA = {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5}           # MMN 9.1
@@ -81,7 +81,7 @@ def test_finite_d_against_one_qp_over_every_cell():
 
     case = radial_case(40)
     sol = minimize(case)
-    energy = GridEnergy.from_case(case)
+    energy = energy_of(case)
     rank, cells = energy.features.shape
     hessian = sparse.block_diag([sparse.csc_matrix((cells, cells)), sparse.identity(rank)])
     linear = np.concatenate([energy.linear, np.zeros(rank)])
@@ -105,7 +105,7 @@ def test_certificate_bounds_the_excess_and_vanishes_only_at_the_minimum():
     clearly positive, and every law's gap bounds its excess risk R − R_min (λ = 0)."""
     case = radial_case(40)
     sol = minimize(case)
-    energy = GridEnergy.from_case(case)
+    energy = energy_of(case)
     m = energy.masses(sol.density[0])
     assert energy.certify(m).gap <= 1e-9
     rng = np.random.default_rng(0)
@@ -179,3 +179,6 @@ def test_written_file_and_cli(tmp_path, capsys):
     assert loaded.attrs["gap"] <= 1e-9 and np.isinf(loaded.t[0])
     assert main(["show", str(tmp_path / "min.h5")]) == 0
     assert "global minimum" in capsys.readouterr().out
+    assert main(["plot", str(tmp_path / "min.h5"), "-o", str(tmp_path / "min.png")]) == 0
+    assert (tmp_path / "min.png").stat().st_size > 0
+    assert main(["minimize", str(case_file), "--tol", "-1"]) == 2
