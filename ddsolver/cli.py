@@ -1,5 +1,5 @@
 """The ``ddsolver`` command: ``solve``, ``stationary``, ``sgd``, ``demo``, ``validate``, ``show``,
-``plot`` and ``info`` (see docs/cli.md).
+``plot``, ``landscape`` and ``info`` (see docs/cli.md).
 
 Errors a user can cause (bad case, missing or existing file, unreadable HDF5) are printed as
 one line ``ddsolver: error: …`` and give exit code 2; Ctrl-C gives exit code 130; ``validate``
@@ -86,6 +86,20 @@ def _parser() -> argparse.ArgumentParser:
     certify.add_argument("--no-minimum", dest="minimum", action="store_false",
                          help="skip R_min (the certified minimum on the file's grid)")
     certify.set_defaults(run=_certify)
+
+    landscape = commands.add_parser("landscape", help="single-delta optimum, its certificate, "
+                                    "the certified minimum and the DD's risk across Δ, with the "
+                                    "threshold; a CSV table and a figure")
+    _case_argument(landscape)
+    landscape.add_argument("--deltas", metavar="START:STOP:COUNT", default="0.1:0.9:17",
+                           help="Δ values: COUNT from START to STOP, or a comma-separated list "
+                                "(default 0.1:0.9:17)")
+    landscape.add_argument("-o", "--output", metavar="DIR", required=True,
+                           help="folder for landscape.csv, landscape.json and landscape.png")
+    landscape.add_argument("--sgd", action="store_true", help="also one SGD run per Δ")
+    landscape.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    _progress_argument(landscape)
+    landscape.set_defaults(run=_landscape)
 
     sgd = commands.add_parser("sgd", help="simulate particle SGD of a case, streaming to HDF5")
     _case_argument(sgd)
@@ -205,6 +219,20 @@ def _certify(args) -> None:
         rows.append(("R_min", f"{r_min:.12g} (gap {minimum.attrs['gap']:.2g}; mass on the "
                               f"grid's edge: {minimum.attrs['edge'] or 'none'})"))
     _print_rows(rows + [("stored", f"{args.file}: /landscape")])
+
+
+def _landscape(args) -> None:
+    from .landscape.sweep import parse_deltas, sweep
+
+    result = sweep(args.case, parse_deltas(args.deltas), sgd=args.sgd, progress=args.progress)
+    paths = result.write(args.output, overwrite=args.overwrite)
+    th = result.threshold
+    _print_rows([("deltas", f"{len(result.table['delta'])} values in "
+                            f"[{result.table['delta'][0]:g}, {result.table['delta'][-1]:g}]"),
+                 ("threshold", "none in the range" if th is None else
+                  f"Δ = {th.delta:.6f} in [{th.lo:.6f}, {th.hi:.6f}] (single delta optimal "
+                  "below)"),
+                 ("output", ", ".join(str(p) for p in paths))])
 
 
 def _sgd(args) -> None:
