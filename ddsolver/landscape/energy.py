@@ -21,58 +21,13 @@ units (× 2α²):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..errors import CaseError
 from ..grid import CartesianGrid
 from ..model import model_of
 from ..operator.lowrank import LowRankPotential
-
-
-class Energy:
-    """The protocol of an energy on the cell masses of a grid (and the certificates, shared):
-    ``grid``, ``scale`` α, ``linear`` b, :meth:`gradient` Ψ̄(m), :meth:`block` the Hessian
-    block U_SS of a set of cells, :meth:`diagonal` U_jj of every cell, :meth:`risk`."""
-
-    grid: CartesianGrid
-    scale: float
-    linear: np.ndarray
-
-    def gradient(self, m: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def block(self, cells: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def diagonal(self) -> np.ndarray:
-        raise NotImplementedError
-
-    def risk(self, m: np.ndarray) -> float:
-        raise NotImplementedError
-
-    def free_energy(self, m: np.ndarray) -> float:
-        """E(m) = R/(2α²) + ridge (noiseless: no entropy)."""
-        raise NotImplementedError
-
-    def rank_attrs(self) -> dict:
-        """``kernel_rank`` and ``kernel_rank_used`` where the kernel has a low-rank form."""
-        return {}
-
-    def masses(self, density: np.ndarray) -> np.ndarray:
-        """Cell masses m = density × |cell| (flat)."""
-        return np.ravel(density) * self.grid.cell_volume
-
-    def certify(self, m: np.ndarray) -> Certificate:
-        """The optimality gap and stationarity of the law m, and where Ψ̄ is least."""
-        psi = self.gradient(m)
-        mean = float(m @ psi)
-        low = int(np.argmin(psi))
-        to_risk = 2 * self.scale**2
-        return Certificate(gap=to_risk * (mean - float(psi[low])),
-                           stationarity=to_risk * float(np.sqrt(max(m @ (psi - mean)**2, 0.0))),
-                           argmin=low, risk=self.risk(m))
+from .base import Certificate, Energy
 
 
 class GridEnergy(Energy):
@@ -109,24 +64,23 @@ class GridEnergy(Energy):
                 "kernel_rank_used": self.potential.rank}
 
 
-@dataclass
-class Certificate:
-    """Of one law: ``gap`` (optimality, risk units, ≥ R − R_min), ``stationarity`` (risk units),
-    ``argmin`` the flat index of the cell where Ψ̄ is least, ``risk`` R(m)."""
-
-    gap: float
-    stationarity: float
-    argmin: int
-    risk: float
-
-
 def energy_of(case: dict, grid: CartesianGrid | None = None) -> Energy:
     """The energy of a normalised case on its grid (or ``grid``): the model's reduction and its
-    cell averages, compressed at ``pde.kernel_tol`` (:class:`GridEnergy`)."""
+    cell averages, compressed at ``pde.kernel_tol`` (:class:`GridEnergy`); the planar teacher's
+    kernel by FFT in φ at the cell centres (:class:`~ddsolver.landscape.planar.PlanarEnergy`)."""
+    from ..reduction.planar import PlanarReduction
+
     model = model_of(case)
     grid = CartesianGrid.from_dict(case["pde"]["grid"]) if grid is None else grid
     reduction = model.reduction(case, grid)
+    if isinstance(reduction, PlanarReduction):
+        from .planar import PlanarEnergy
+        return PlanarEnergy(reduction.problem, grid, scale=reduction.scale,
+                            lam=case["training"]["lambda"])
     if reduction.rank is None:
         raise CaseError(f"data.kind: {model.kind!r} has no low-rank kernel; the landscape "
                         "(minimize, certificates) needs one")
     return GridEnergy(LowRankPotential(reduction, grid, tol=case["pde"]["kernel_tol"]))
+
+
+__all__ = ["Certificate", "Energy", "GridEnergy", "energy_of"]

@@ -27,10 +27,11 @@ from scipy import sparse
 
 from ..case import as_case
 from ..drive import Progress, drive
-from ..errors import NumericalError
+from ..errors import CaseError, NumericalError
 from ..model import model_of
 from ..results import Solution
 from ..solve import solution_of
+from ..threads import single_blas_thread
 from .energy import Certificate, Energy, energy_of
 
 log = logging.getLogger("ddsolver")
@@ -84,32 +85,36 @@ def frank_wolfe(energy: Energy, tol: float = GAP_TOL, max_iterations: int = MAX_
     """Fully corrective Frank–Wolfe (module docstring) from the best single cell: returns
     (m, certificate, iterations); ``certificate.gap`` ≤ tol unless ``max_iterations`` stopped
     it."""
-    single = energy.linear + 0.5 * energy.diagonal()
-    active = np.array([int(np.argmin(single))])
-    weights = np.ones(1)
-    m = np.zeros(energy.grid.size)
-    for iteration in range(max_iterations + 1):
-        m[:] = 0.0
-        m[active] = weights
-        certificate = energy.certify(m)
-        log.debug("Frank-Wolfe %d: %d atoms, risk %.12g, gap %.3e", iteration, active.size,
-                  certificate.risk, certificate.gap)
-        if certificate.gap <= tol or iteration == max_iterations:
-            return m, certificate, iteration
-        if certificate.argmin in active:            # the QP was not solved to the tolerance
-            return m, certificate, iteration
-        active = np.append(active, certificate.argmin)
-        weights = simplex_qp(energy.linear[active], energy.block(active))
-        keep = weights > EMPTY
-        active, weights = active[keep], weights[keep] / weights[keep].sum()
+    with single_blas_thread():      # products of ≲ 10⁴ numbers: woken BLAS threads only wait
+        single = energy.linear + 0.5 * energy.diagonal()
+        active = np.array([int(np.argmin(single))])
+        weights = np.ones(1)
+        m = np.zeros(energy.grid.size)
+        for iteration in range(max_iterations + 1):
+            m[:] = 0.0
+            m[active] = weights
+            certificate = energy.certify(m)
+            log.debug("Frank-Wolfe %d: %d atoms, risk %.12g, gap %.3e", iteration, active.size,
+                      certificate.risk, certificate.gap)
+            if certificate.gap <= tol or iteration == max_iterations:
+                return m, certificate, iteration
+            if certificate.argmin in active:            # the QP was not solved to the tolerance
+                return m, certificate, iteration
+            active = np.append(active, certificate.argmin)
+            weights = simplex_qp(energy.linear[active], energy.block(active))
+            keep = weights > EMPTY
+            active, weights = active[keep], weights[keep] / weights[keep].sum()
 
 
-def boundary_mass(m: np.ndarray, grid, natural: tuple[str, ...]) -> list[tuple[str, str, float]]:
+def boundary_mass(m: np.ndarray, grid, natural: tuple[str, ...],
+                  periodic: tuple[str, ...] = ()) -> list[tuple[str, str, float]]:
     """(axis, "min"/"max", mass) for every edge layer of the grid that holds mass, except lower
-    edges at 0 of the ``natural`` (radial) axes."""
+    edges at 0 of the ``natural`` (radial) axes and the ``periodic`` axes (angles: no edge)."""
     cells = m.reshape(grid.shape)
     found = []
     for k, axis in enumerate(grid.axes):
+        if axis.name in periodic:
+            continue
         layers = np.moveaxis(cells, k, 0)
         for side, layer in (("min", layers[0]), ("max", layers[-1])):
             if side == "min" and axis.name in natural and axis.lo == 0.0:
@@ -125,12 +130,23 @@ def minimize(case, output=None, *, tol: float = GAP_TOL, overwrite=False,
     certificate (module docstring): one snapshot at t = ∞ in the solution layout, an atom of
     mass m_j stored as the density m_j/|cell| on its cell. ``attrs`` hold ``gap`` (risk units,
     ≤ ``tol``), ``stationarity``, ``atoms``, ``iterations`` and ``kernel_rank_used``; the risk
-    column is R_min. Noisy cases: :func:`ddsolver.stationary` (the Gibbs state). Mass in an edge
+    column is R_min. Noisy cases: :func:`ddsolver.stationary` (the Gibbs state; a
+    CaseError for models that have no scheme for it, as the planar teacher). Mass in an edge
     layer of the grid means the minimum over a wider grid may lie beyond it (or the infimum is
     not attained): a warning, and the attribute ``edge`` says where (empty otherwise)."""
     case = as_case(case)
+    model = model_of(case)
     if math.isfinite(case["training"]["beta"]):
+        from ..scheme import Scheme
         from ..stationary import stationary
+        gibbs = [name for name, scheme in Scheme.registered().items() if scheme.gibbs]
+        if not set(gibbs) & set(model.schemes):
+            raise CaseError(f"training.beta = {case['training']['beta']:g}: the minimiser of a "
+                            "noisy case is its Gibbs state, which ddsolver.stationary computes "
+                            f"with scheme {' or '.join(map(repr, gibbs))} only, and "
+                            f"data.kind = {model.kind!r} has scheme "
+                            f"{' or '.join(map(repr, model.schemes))}; set training.beta = inf "
+                            "for the certified minimum of the noiseless energy")
         return stationary(case, output, overwrite=overwrite, progress=progress)
     start = time.perf_counter()
     if output is not None:
@@ -140,7 +156,8 @@ def minimize(case, output=None, *, tol: float = GAP_TOL, overwrite=False,
     grid = energy.grid
     m, certificate, iterations = frank_wolfe(energy, tol)
     edge = "; ".join(f"mass {mass:.3g} in the {side} layer of pde.grid.{name}"
-                     for name, side, mass in boundary_mass(m, grid, model_of(case).radial))
+                     for name, side, mass in boundary_mass(m, grid, model.radial,
+                                                               model.periodic))
     if edge:
         warnings.warn(f"the minimiser puts {edge}: the minimum over a wider grid may lie beyond "
                       "it; widen the grid", stacklevel=2)
