@@ -2,17 +2,20 @@
 (docs/numerics.md §13).
 
 Noiseless (β = ∞): min E(m) over cell masses m ≥ 0, Σ m = 1, with E(m) = R_#/(2α²) + bᵀm +
-½|F̄ m|² (:class:`~ddsolver.landscape.energy.GridEnergy`; R itself when λ = 0), by fully
+½ mᵀUm (R itself when λ = 0; the :class:`~ddsolver.landscape.base.Energy` of the model:
+Um = F̄ᵀ(F̄m) for the low-rank kernels, :class:`~ddsolver.landscape.energy.GridEnergy`; an FFT
+along φ for the planar teacher, :class:`~ddsolver.landscape.planar.PlanarEnergy`), by fully
 corrective Frank–Wolfe:
 
     Ψ̄ = ∇E(m),   j* = argmin_j Ψ̄_j,   gap = Σ_j m_j Ψ̄_j − Ψ̄_{j*} ≥ E(m) − E_min,
 
 stop when 2α²·gap ≤ ``tol``; else add cell j* to the active set S and re-solve E exactly over
-the laws supported on S (a QP of |S| variables: min b_Sᵀw + ½|F̄_S w|², w ≥ 0, Σ w = 1, by the
+the laws supported on S (a QP of |S| variables: min b_Sᵀw + ½ wᵀU_SSw, w ≥ 0, Σ w = 1, by the
 interior-point solver Clarabel), dropping the cells it leaves empty. The iterates are atomic
-(Carathéodory: an optimum has at most rank + 1 atoms) and every cost is O(cells × rank); no
-cells × cells matrix is formed. Noisy cases (β < ∞) minimise the free energy instead, whose
-minimiser is the Gibbs state: :func:`ddsolver.stationary`.
+(Carathéodory: an optimum has at most rank + 1 atoms) and every cost is that of one potential
+evaluation (O(cells × rank) for a low-rank kernel); no cells × cells matrix is formed. Noisy
+cases (β < ∞) minimise the free energy instead, whose minimiser is the Gibbs state:
+:func:`ddsolver.stationary`.
 """
 
 from __future__ import annotations

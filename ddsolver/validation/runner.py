@@ -326,11 +326,9 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
 
 def _add_minimum(cmp: Comparison, case: dict, solution) -> None:
     """The certified minimum of the case on its grid and the optimality gap of the last law
-    (models with a low-rank kernel; the minimum's edge warning goes into the row's note)."""
+    (the minimum's edge warning goes into the row's note)."""
     from ..landscape import energy_of, minimize
 
-    if build_reduction(case, solution.grid).rank is None:
-        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cmp.minimum = minimize(case)
