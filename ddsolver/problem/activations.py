@@ -16,9 +16,9 @@ E[σ(|s|G + b) He_n(G)]. At s = 0 all coefficients are the s → 0+ limits: h_n(
 ReLU, so that ∂_s h_n stays the right derivative at s = 0. Pointwise, :meth:`Activation.dsigma`
 takes the right limit σ'(t+) at kinks.
 
-Closed forms are used where docs/theory.md §7 gives them (piecewise linear and ReLU, including their
-second moments and even-part energies, linear, erf); the rest uses the panel quadrature of
-:mod:`ddsolver.problem.gaussian`.
+Closed forms are used where docs/theory.md §7 gives them (piecewise linear, zigzag and ReLU,
+including their second moments and even-part energies, linear, erf); the rest uses the panel
+quadrature of :mod:`ddsolver.problem.gaussian`.
 
 Pair kernels (:meth:`Activation.pair_kernel`): for standard normals Z₁, Z₂ of correlation c
 and radii r, r' ≥ 0,
@@ -333,6 +333,30 @@ class PiecewiseLinear(_RampSum):
         return p["s1"], ((k, p["t1"]), (-k, p["t2"]))
 
 
+class Zigzag(_RampSum):
+    """σ(t) = s1 for t ≤ t1, s4 for t ≥ t4, linear between consecutive points (t_j, s_j),
+    j = 1…4: s1 + k1 (t−t1)₊ + (k2−k1)(t−t2)₊ + (k3−k2)(t−t3)₊ − k3 (t−t4)₊,
+    k_j = (s_{j+1} − s_j)/(t_{j+1} − t_j). Non-monotone when the k_j change sign (a zigzag)."""
+
+    name = "zigzag"
+    param_names = ("s1", "s2", "s3", "s4", "t1", "t2", "t3", "t4")
+
+    @classmethod
+    def _check_values(cls, values, key):
+        for j in (2, 3, 4):
+            low = values[f"t{j - 1}"]
+            if not low < values[f"t{j}"]:
+                raise CaseError(f"{key}.t{j}: expected a number > t{j - 1} = {low:g}, "
+                                f"got {values[f't{j}']!r}")
+
+    def _ramps(self):
+        p = self.params
+        t = [p[f"t{j}"] for j in (1, 2, 3, 4)]
+        s = [p[f"s{j}"] for j in (1, 2, 3, 4)]
+        k = [(s[j + 1] - s[j]) / (t[j + 1] - t[j]) for j in range(3)]
+        return s[0], ((k[0], t[0]), (k[1] - k[0], t[1]), (k[2] - k[1], t[2]), (-k[2], t[3]))
+
+
 class Relu(_RampSum):
     """σ(t) = max(t, 0)."""
 
@@ -456,7 +480,8 @@ class Sigmoid(Activation):
         return expit(t) * expit(np.negative(t))
 
 
-ACTIVATIONS = {cls.name: cls for cls in (PiecewiseLinear, Relu, Linear, Erf, Tanh, Sigmoid)}
+ACTIVATIONS = {cls.name: cls for cls in (PiecewiseLinear, Zigzag, Relu, Linear, Erf, Tanh,
+                                         Sigmoid)}
 
 
 def make_activation(name: str, params: dict | None = None) -> Activation:

@@ -36,7 +36,7 @@ from scipy.special import ndtr, owens_t
 
 from ..threads import single_blas_thread
 from .gaussian import common_rule, hermite_rows, panel_rule, std_normal_pdf
-from .pointwise import sigma_pair
+from .pointwise import sigma_pair, zigzag_ramps
 
 QUAD_HALF_WIDTH = 10.0      # Gaussian integrals of the quadrature over [−L, L]
 QUAD_STEP = 1.0             # widest panel there
@@ -271,10 +271,10 @@ def _ramp_mean(m, eta, t):
 
 @njit(cache=True)
 def smoothed_sigma(code, params, m, eta, gl_x, gl_w, buf, rule):
-    """E σ(m + ηG), η ≥ 0: closed forms for ramps, linear and erf (E erf(m + ηG) =
-    erf(m/√(1 + 2η²))), otherwise (1/√(2π)) Σ_k w_k σ(m + η g_k) on panels broken at −m/η and
-    graded on the scale 1/η (:func:`_panel_rule`). ``buf`` (QUAD_POINTS,) and ``rule``
-    (2, QUAD_POINTS·len(gl_x)) are scratch."""
+    """E σ(m + ηG), η ≥ 0: closed forms for ramps (relu, piecewise linear, zigzag), linear and
+    erf (E erf(m + ηG) = erf(m/√(1 + 2η²))), otherwise (1/√(2π)) Σ_k w_k σ(m + η g_k) on panels
+    broken at −m/η and graded on the scale 1/η (:func:`_panel_rule`). ``buf`` (QUAD_POINTS,)
+    and ``rule`` (2, QUAD_POINTS·len(gl_x)) are scratch."""
     if eta == 0.0:
         return sigma_pair(code, params, m)[0]
     if code == 2:
@@ -287,6 +287,11 @@ def smoothed_sigma(code, params, m, eta, gl_x, gl_w, buf, rule):
         return s1 + k * (_ramp_mean(m, eta, t1) - _ramp_mean(m, eta, t2))
     if code == 3:
         return math.erf(m / math.sqrt(1.0 + 2.0 * eta * eta))
+    if code == 6:
+        total = params[0]
+        for slope, t in zip(zigzag_ramps(params), params[4:]):
+            total += slope * _ramp_mean(m, eta, t)
+        return total
     count = _uniform_points(buf)
     count = _add_feature(buf, count, -m / eta, 1.0 / eta)
     total = 0.0
@@ -305,6 +310,8 @@ def _features(code, params):
         return np.array([0.0]), 0.0
     if code == 2:
         return np.zeros(0), 0.0
+    if code == 6:
+        return params[4:].copy(), 0.0
     return np.array([0.0]), 1.0
 
 

@@ -13,7 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
-CODES = {"piecewise_linear": 0, "relu": 1, "linear": 2, "erf": 3, "tanh": 4, "sigmoid": 5}
+CODES = {"piecewise_linear": 0, "relu": 1, "linear": 2, "erf": 3, "tanh": 4, "sigmoid": 5,
+         "zigzag": 6}
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
@@ -34,6 +35,29 @@ def piecewise_linear_pair(s1, s2, t1, t2, t):
 
 
 @njit(cache=True)
+def zigzag_ramps(params):
+    """(c1, c2, c3, c4) with σ = s1 + Σ_j c_j (t − t_j)₊ for the zigzag through (t_j, s_j),
+    params = (s1, s2, s3, s4, t1, t2, t3, t4): c = (k1, k2 − k1, k3 − k2, −k3), k_j =
+    (s_{j+1} − s_j)/(t_{j+1} − t_j)."""
+    k1 = (params[1] - params[0]) / (params[5] - params[4])
+    k2 = (params[2] - params[1]) / (params[6] - params[5])
+    k3 = (params[3] - params[2]) / (params[7] - params[6])
+    return k1, k2 - k1, k3 - k2, -k3
+
+
+@njit(cache=True)
+def zigzag_pair(s1, c, knots, t):
+    """(σ(t), σ'(t)) = (s1 + Σ_j c_j (max(t, t_j) − t_j), Σ_j c_j 1{t ≥ t_j}) for ramp
+    coefficients c and kinks ``knots`` (:func:`zigzag_ramps`): the ramp form of
+    :class:`~ddsolver.problem.activations.Zigzag`, σ' the right limit at kinks."""
+    value, slope = s1, 0.0
+    for j in range(4):
+        value += c[j] * (max(t, knots[j]) - knots[j])
+        slope += c[j] if t >= knots[j] else 0.0
+    return value, slope
+
+
+@njit(cache=True)
 def sigma_pair(code, params, t):
     """(σ(t), σ'(t)) for the activation with the given code (see :data:`CODES`)."""
     if code == 0:                                   # s1 below t1, s2 above t2, linear between
@@ -47,6 +71,8 @@ def sigma_pair(code, params, t):
     if code == 4:
         th = math.tanh(t)
         return th, 1.0 - th * th
+    if code == 6:
+        return zigzag_pair(params[0], zigzag_ramps(params), params[4:], t)
     e = 1.0 / (1.0 + math.exp(-t))
     return e, e * (1.0 - e)
 

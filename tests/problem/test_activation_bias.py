@@ -11,7 +11,9 @@ from scipy import integrate
 from ddsolver.problem.activations import ACTIVATIONS, Activation, make_activation
 from ddsolver.problem.gaussian import gaussian_expectation, hermite_quadrature, normalized_hermite
 
-PARAMS = {"piecewise_linear": {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5}}
+PARAMS = {"piecewise_linear": {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5},
+          "zigzag": {"s1": -1.0, "s2": 2.5, "s3": -4.0, "s4": 5.0,
+                     "t1": 0.0, "t2": 0.25, "t3": 0.5, "t4": 1.5}}
 NAMES = sorted(ACTIVATIONS)
 # (s, b) pairs: s = 0, negative and positive shifts, shifts past the kinks
 POINTS = np.array([(0.0, -1.3), (0.0, 0.7), (0.4, -2.0), (1.0, 0.5), (2.5, -0.8), (6.0, 3.0),
@@ -81,7 +83,7 @@ def test_shift_against_monte_carlo(name, s, b, samples):
         assert abs(mean - exact[key]) <= 5 * se + 1e-14, f"{key}: MC {mean} ± {se}, {exact[key]}"
 
 
-@pytest.mark.parametrize("name", ["piecewise_linear", "relu", "erf"])
+@pytest.mark.parametrize("name", ["piecewise_linear", "zigzag", "relu", "erf"])
 def test_closed_forms_match_panel_quadrature_at_high_order(name):
     act = activation(name)
     s = np.geomspace(0.05, 15, 12)

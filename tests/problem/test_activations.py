@@ -16,8 +16,9 @@ from ddsolver.problem.gaussian import (
 )
 
 MMN = {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5}
-PARAMS = {"piecewise_linear": MMN}
-CLOSED_FORMS = ("piecewise_linear", "relu", "linear", "erf")
+ZIGZAG = {"s1": -1.0, "s2": 2.5, "s3": -4.0, "s4": 5.0, "t1": 0.0, "t2": 0.25, "t3": 0.5, "t4": 1.5}
+PARAMS = {"piecewise_linear": MMN, "zigzag": ZIGZAG}
+CLOSED_FORMS = ("piecewise_linear", "zigzag", "relu", "linear", "erf")
 SCALES = np.concatenate([[0.01, 0.03, 0.1, 0.3], np.geomspace(0.5, 20.0, 21)])
 NMAX = 40
 
@@ -210,7 +211,7 @@ def test_pair_kernels_are_symmetric_and_give_the_second_moment_on_the_diagonal()
     raise NotImplementedError. The closed forms themselves are checked against quadrature in
     tests/problem/test_planar.py."""
     for name in ACTIVATIONS:
-        act = make_activation(name, MMN if name == "piecewise_linear" else {})
+        act = activation(name)
         if act.has_closed_pair_kernel:
             np.testing.assert_allclose(act.pair_kernel(1.3, 0.4, [-0.7, 0.2, 1.0]),
                                        act.pair_kernel(0.4, 1.3, [-0.7, 0.2, 1.0]), atol=1e-15)

@@ -25,6 +25,7 @@ from ddsolver.problem.pointwise import pointwise_args
 TEACHER = [[1.0, 0.0], [0.0, 1.5]]
 TEACHER_WEIGHTS = [1.0, 0.5]
 MMN = {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5}
+ZIGZAG = {"s1": -1.0, "s2": 2.5, "s3": -4.0, "s4": 5.0, "t1": 0.0, "t2": 0.25, "t3": 0.5, "t4": 1.5}
 
 
 def polar(r, angle):
@@ -88,7 +89,8 @@ def test_kernel_matches_closed_forms(name, formula):
 
 
 @pytest.mark.parametrize("name, params", [("erf", {}), ("relu", {}), ("tanh", {}),
-                                          ("sigmoid", {}), ("piecewise_linear", MMN)])
+                                          ("sigmoid", {}), ("piecewise_linear", MMN),
+                                          ("zigzag", ZIGZAG)])
 def test_quadrature_fallback(name, params):
     """pair_quadrature equals its numpy twin; it matches the closed forms (erf, ReLU) and, where
     the series converges, the Mehler series (two independent methods)."""
@@ -106,8 +108,8 @@ def test_quadrature_fallback(name, params):
                                                               polar(b, math.acos(cc)))
                 for a, b, cc in zip(r1, r2, c)]
         np.testing.assert_allclose(out, want, rtol=0, atol=1e-13)
-    if name in ("erf", "relu", "piecewise_linear"):
-        np.testing.assert_allclose(out, act.pair_kernel(r1, r2, c), rtol=0, atol=1e-13)
+    if name in ("erf", "relu", "piecewise_linear", "zigzag"):
+        np.testing.assert_allclose(out, act.pair_kernel(r1, r2, c), rtol=1e-12, atol=1e-13)
     moderate = np.cos(np.linspace(0.4, 2.7, 7))
     quad = np.empty(7)
     pair_quadrature(*pointwise_args(act), np.full(7, 1.2), np.full(7, 0.9), moderate,
