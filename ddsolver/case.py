@@ -28,6 +28,8 @@ SCHEDULE_KINDS = ("constant", "power")
 SCALAR_LAW_KINDS = ("constant", "uniform", "normal")
 SWEEP_KEYS = ("sgd.neurons", "sgd.eps", "data.dim")
 REQUIRED = checks.REQUIRED
+PENALTIES = ("origin", "anchored")     # (λ/2)|θ|² or (λ/2)|θ − θ₀|², θ₀ each unit's start
+REGIMES = ("mean_field", "kernel")     # the DD, or its α → ∞ linearisation
 
 
 def _schedule(key, t):
@@ -47,6 +49,8 @@ def _training(key, t):
         "t_final": (lambda k, v: checks.real(k, v, lo=0.0, lo_open=True), REQUIRED),
         "lambda": (lambda k, v: checks.real(k, v, lo=0.0), 0.0),
         "beta": (lambda k, v: checks.real(k, v, lo=0.0, lo_open=True, allow_inf=True), INF),
+        "penalty": (lambda k, v: checks.choice(k, v, PENALTIES), "origin"),
+        "regime": (lambda k, v: checks.choice(k, v, REGIMES), "mean_field"),
     })
 
 

@@ -12,6 +12,8 @@ What a scheme provides:
 ``positive``             whether its density is non-negative by construction
 ``noisy``                whether it solves noisy dynamics (β < ∞)
 ``gibbs``                whether ``ddsolver.stationary`` can compute Gibbs states on its grid
+``anchored``             whether it carries each unit's start θ₀ (``training.penalty =
+                         "anchored"``, the penalty (λ/2)|θ − θ₀|²)
 ``default_cells``        cells (or collocation points) per axis when the case gives none
 ``example_pde``          ``pde`` keys that keep the models' tiny examples tiny with this scheme
 ``check``                its case checks (model, noise, integrator, grid), at ``normalize_case``
@@ -79,6 +81,7 @@ class Scheme(Registry):
     noisy: ClassVar[bool] = True
     example_pde: ClassVar[dict] = {}
     gibbs: ClassVar[bool] = False
+    anchored: ClassVar[bool] = False
     @classmethod
     def all_integrators(cls) -> tuple[str, ...]:
         """Every integrator some scheme accepts, ``auto`` first."""
@@ -96,6 +99,10 @@ class Scheme(Registry):
         if not cls.noisy and training["beta"] < math.inf:
             raise CaseError(f"{key}.scheme: the {cls.__name__} scheme is noiseless only "
                             "(training.beta = inf); use a scheme that solves noisy dynamics")
+        if training["penalty"] == "anchored" and not cls.anchored:
+            raise CaseError(f"training.penalty: 'anchored' penalises each unit's distance to its "
+                            f"own start, which the {cls.name!r} scheme (a density) does not "
+                            "carry; use pde.scheme = 'lagrangian'")
         if cls.name not in model.schemes:
             checks.fail(f"{key}.scheme", " or ".join(repr(s) for s in model.schemes)
                         + f" for coordinates {model.coords} of {model.kind} data", cls.name)
