@@ -71,14 +71,19 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     if output is not None:
         from .storage import check_output_path
         check_output_path(output, overwrite)
-    scheme = scheme_of(case)
-    grid, reduction, run = scheme.build(case, model_of(case))
+    if case["training"]["regime"] == "kernel":
+        from .kernel import build
+        grid, reduction, run = build(case, model_of(case))
+        method = {"scheme": "kernel-limit", "integrator": "expm"}
+    else:
+        scheme = scheme_of(case)
+        grid, reduction, run = scheme.build(case, model_of(case))
+        method = {"scheme": scheme.name, "integrator": scheme.integrator(case)}
     setup_time = time.perf_counter() - start
     compile_time = run.warm_up()
     log.info("set-up %.2f s, compile/load %.2f s, kernel rank %s (%s used)", setup_time,
              compile_time, reduction.rank, run.kernel_rank)
-    attrs = {"scheme": scheme.name, "integrator": scheme.integrator(case),
-             **run_attrs(reduction, run),
+    attrs = {**method, **run_attrs(reduction, run),
              "setup_time": setup_time, "compile_time": compile_time}
     times = case["pde"]["snapshot_times"]
     writer = None

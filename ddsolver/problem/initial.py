@@ -211,7 +211,9 @@ class InitialLaw:
         point mass). Several: the marginal quantiles u ↦ F⁻¹(u) of the 2^m ≥ n points of a
         scrambled Sobol' sequence in [0, 1)^D (seed 0), so each coordinate alone is stratified
         into 2^m equal-mass levels and the product law is integrated with quasi-Monte Carlo
-        accuracy; constant scalar laws are one value."""
+        accuracy; constant scalar laws are one value. When the law of a is symmetric about 0 the
+        second half mirrors the first in a (levels 1 − u): particles come in pairs (±a, ϑ), so
+        the network's initial output α∫a σ dρ₀ is exactly 0, as for the law itself."""
         if grid is not None and grid.ndim > 1:
             return self._sobol_particles(n, grid)
         kappa = self.spec.get("kappa")
@@ -228,12 +230,24 @@ class InitialLaw:
             positions = np.interp(levels, cdf, grid.axes[0].edges)
         return positions, np.full(n, 1.0 / n)
 
+    def _symmetric(self, name: str) -> bool:
+        """Whether the scalar law of ``name`` is symmetric about 0 (then F⁻¹(1 − u) = −F⁻¹(u))."""
+        spec = self.spec.get(name)
+        if spec is None or spec["kind"] == "constant":
+            return spec is not None and spec["value"] == 0.0
+        return (spec["kind"] == "normal" and spec["mean"] == 0.0) or (
+            spec["kind"] == "uniform" and spec["low"] == -spec["high"])
+
     def _sobol_particles(self, n: int, grid: CartesianGrid):
         if self.kind != "gaussian":
             raise CaseError(f"init.kind: {self.kind!r} on a {grid.ndim}-D grid; particles of "
                             "several coordinates need kind = 'gaussian' (and scalar laws)")
-        count = 1 << max(int(np.ceil(np.log2(n))), 0)
+        count = 1 << max(int(np.ceil(np.log2(n))), 1)
         levels = stats.qmc.Sobol(grid.ndim, scramble=True, seed=0).random(count)
+        if "a" in grid.names and self._symmetric("a"):            # pairs (±a, ϑ)
+            levels[count // 2:] = levels[:count // 2]
+            levels[count // 2:, grid.names.index("a")] = 1.0 - levels[:count // 2,
+                                                                       grid.names.index("a")]
         columns = []
         for k, axis in enumerate(grid.axes):
             spec = self.spec.get(axis.name)

@@ -99,7 +99,8 @@ class Scheme(Registry):
         if not cls.noisy and training["beta"] < math.inf:
             raise CaseError(f"{key}.scheme: the {cls.__name__} scheme is noiseless only "
                             "(training.beta = inf); use a scheme that solves noisy dynamics")
-        if training["penalty"] == "anchored" and not cls.anchored:
+        if (training["penalty"] == "anchored" and training["regime"] == "mean_field"
+                and not cls.anchored):
             raise CaseError(f"training.penalty: 'anchored' penalises each unit's distance to its "
                             f"own start, which the {cls.name!r} scheme (a density) does not "
                             "carry; use pde.scheme = 'lagrangian'")
