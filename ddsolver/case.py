@@ -25,7 +25,7 @@ from .scheme import Scheme
 INF = math.inf
 RECONSTRUCTIONS = ("minmod", "mc", "upwind3")
 SCHEDULE_KINDS = ("constant", "power")
-SCALAR_LAW_KINDS = ("constant", "uniform", "normal")
+SCALAR_LAW_KINDS = ("constant", "uniform", "normal", "discrete")
 SWEEP_KEYS = ("sgd.neurons", "sgd.eps", "data.dim")
 REQUIRED = checks.REQUIRED
 PENALTIES = ("origin", "anchored")     # (λ/2)|θ|² or (λ/2)|θ − θ₀|², θ₀ each unit's start
@@ -62,10 +62,29 @@ def _scalar_law(key, t):
     if kind == "normal":
         return checks.take(key, t, {"kind": (checks.anything, kind), "mean": number,
                                     "std": (checks.positive, REQUIRED)})
+    if kind == "discrete":
+        return _discrete_law(key, t)
     out = checks.take(key, t, {"kind": (checks.anything, kind), "low": number, "high": number})
     if not out["high"] > out["low"]:
         checks.fail(f"{key}.high", f"a number > low = {out['low']:g}", out["high"])
     return out
+
+
+def _discrete_law(key, t):
+    """{kind = "discrete", values = [...], weights = [...]}: point masses, weights > 0 summing
+    to 1 (to 1e-12), values increasing."""
+    out = checks.take(key, t, {"kind": (checks.anything, "discrete"),
+                               "values": (checks.anything, REQUIRED),
+                               "weights": (checks.anything, REQUIRED)})
+    values = np.asarray(out["values"], float) if np.ndim(out["values"]) == 1 else None
+    weights = np.asarray(out["weights"], float) if np.ndim(out["weights"]) == 1 else None
+    if values is None or values.size == 0 or not np.all(np.diff(values) > 0):
+        checks.fail(f"{key}.values", "a list of increasing numbers", out["values"])
+    if weights is None or weights.shape != values.shape or not np.all(weights > 0) or abs(
+            weights.sum() - 1.0) > 1e-12:
+        checks.fail(f"{key}.weights", f"{values.size} positive numbers summing to 1",
+                    out["weights"])
+    return {"kind": "discrete", "values": values.tolist(), "weights": weights.tolist()}
 
 
 def _values(key, t, kind, base_dir):

@@ -9,10 +9,11 @@ Law of w (coordinate r = |w|, or r1 = |w_{1:s₀}|, r2 = |w_{s₀+1:d}| for anis
 - ``samples``:  the empirical law of given radii (isotropic data only).
 
 Scalar coordinates (a, b, or the coordinates of a custom problem) are independent of w and of
-each other, each with a :class:`ScalarLaw`: ``constant`` (value), ``uniform`` (low, high) or
-``normal`` (mean, std). The initial density on a grid is the product of the per-coordinate cell
-masses divided by the cell volume (exact cell masses for continuous laws; a mean-preserving linear
-deposit for point masses). Equal-mass particles of r serve the Lagrangian scheme.
+each other, each with a :class:`ScalarLaw`: ``constant`` (value), ``uniform`` (low, high),
+``normal`` (mean, std) or ``discrete`` (values, weights: point masses). The initial density
+on a grid is the product of the per-coordinate cell masses divided by the cell volume (exact
+cell masses for continuous laws; a mean-preserving linear deposit for point masses). The
+Lagrangian scheme's particles: :meth:`InitialLaw.particles`.
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ def _continuous_masses(law, axis: Axis, key: str, what: str, outside_tol: float)
 
 class ScalarLaw:
     """Law of one scalar coordinate: {"kind": "constant", "value"} | {"kind": "uniform", "low",
-    "high"} | {"kind": "normal", "mean", "std"} (a normalised ``[init]`` sub-table)."""
+    "high"} | {"kind": "normal", "mean", "std"} | {"kind": "discrete", "values", "weights"}
+    (point masses; a normalised ``[init]`` sub-table)."""
 
-    KINDS = ("constant", "uniform", "normal")
+    KINDS = ("constant", "uniform", "normal", "discrete")
 
     def __init__(self, spec: dict):
         self.spec = dict(spec)
@@ -96,6 +98,8 @@ class ScalarLaw:
         s = self.spec
         if self.kind == "constant":
             return np.full(n, float(s["value"]))
+        if self.kind == "discrete":
+            return rng.choice(np.asarray(s["values"]), size=n, p=np.asarray(s["weights"]))
         if self.kind == "uniform":
             return rng.uniform(s["low"], s["high"], n)
         return rng.normal(s["mean"], s["std"], n)
@@ -103,17 +107,33 @@ class ScalarLaw:
     def cell_masses(self, axis: Axis, key: str = "init", outside_tol: float = 1e-12) -> np.ndarray:
         """Masses of the cells of ``axis`` (summing to 1); CaseError naming ``key`` if the law
         puts more than ``outside_tol`` outside the axis."""
+        if self.kind in ("constant", "discrete"):
+            values, weights = self.atoms()
+            if values.min() < axis.lo or values.max() > axis.hi:
+                _outside_error(key, f"point masses at {values.tolist()}", 1.0, axis)
+            return axis_deposit(values, weights, axis)
+        return _continuous_masses(self.frozen(key), axis, key, f"{self.kind} law", outside_tol)
+
+    def atoms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, weights) of a constant or discrete law."""
         s = self.spec
         if self.kind == "constant":
-            if not axis.lo <= s["value"] <= axis.hi:
-                _outside_error(key, f"point mass at {s['value']:g}", 1.0, axis)
-            return axis_deposit([s["value"]], np.ones(1), axis)
-        return _continuous_masses(self.frozen(key), axis, key, f"{self.kind} law", outside_tol)
+            return np.array([float(s["value"])]), np.ones(1)
+        return np.asarray(s["values"], float), np.asarray(s["weights"], float)
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        """F⁻¹(u): the frozen law's ppf, or for point masses the value whose cumulative weight
+        first exceeds u."""
+        if self.kind in ("constant", "discrete"):
+            values, weights = self.atoms()
+            return values[np.minimum(np.searchsorted(np.cumsum(weights), u, side="right"),
+                                     values.size - 1)]
+        return self.frozen().ppf(u)
 
     def frozen(self, key: str = "init"):
         """The law as a frozen ``scipy.stats`` distribution (continuous kinds only)."""
         s = self.spec
-        if self.kind == "constant":
+        if self.kind in ("constant", "discrete"):
             raise CaseError(f"{key}: a point mass has no density; the spectral scheme needs a "
                             "continuous law (use a narrow 'normal')")
         return (stats.uniform(s["low"], s["high"] - s["low"]) if self.kind == "uniform"
@@ -205,15 +225,18 @@ class InitialLaw:
         return mass / grid.cell_volume
 
     def particles(self, n: int, grid: CartesianGrid | None = None):
-        """(positions, weights) of equal-mass particles of the law on ``grid``'s coordinates.
+        """(positions, weights) of particles of the law on ``grid``'s coordinates.
 
         One coordinate (r): the quantiles at levels (i − ½)/n (the samples, or one particle for a
         point mass). Several: the marginal quantiles u ↦ F⁻¹(u) of the 2^m ≥ n points of a
         scrambled Sobol' sequence in [0, 1)^D (seed 0), so each coordinate alone is stratified
         into 2^m equal-mass levels and the product law is integrated with quasi-Monte Carlo
-        accuracy; constant scalar laws are one value. When the law of a is symmetric about 0 the
-        second half mirrors the first in a (levels 1 − u): particles come in pairs (±a, ϑ), so
-        the network's initial output α∫a σ dρ₀ is exactly 0, as for the law itself."""
+        accuracy. Point-mass laws (constant, discrete) are not sampled: the particles are the
+        tensor product of their atoms (with their weights) and the Sobol' points of the other
+        coordinates. When the law of a is symmetric about 0 the second half of the points mirrors
+        the first in a (levels 1 − u). Either way a law of a of mean 0 gives particles whose
+        network output α∫a σ dρ₀ is exactly 0, as for the law itself (the kernel regime's
+        expansion point)."""
         if grid is not None and grid.ndim > 1:
             return self._sobol_particles(n, grid)
         kappa = self.spec.get("kappa")
@@ -233,8 +256,12 @@ class InitialLaw:
     def _symmetric(self, name: str) -> bool:
         """Whether the scalar law of ``name`` is symmetric about 0 (then F⁻¹(1 − u) = −F⁻¹(u))."""
         spec = self.spec.get(name)
-        if spec is None or spec["kind"] == "constant":
-            return spec is not None and spec["value"] == 0.0
+        if spec is None:
+            return False
+        if spec["kind"] in ("constant", "discrete"):
+            values, weights = ScalarLaw(spec).atoms()
+            return bool(np.allclose(values, -values[::-1], rtol=0, atol=0)
+                        and np.allclose(weights, weights[::-1], rtol=0, atol=0))
         return (spec["kind"] == "normal" and spec["mean"] == 0.0) or (
             spec["kind"] == "uniform" and spec["low"] == -spec["high"])
 
@@ -242,16 +269,23 @@ class InitialLaw:
         if self.kind != "gaussian":
             raise CaseError(f"init.kind: {self.kind!r} on a {grid.ndim}-D grid; particles of "
                             "several coordinates need kind = 'gaussian' (and scalar laws)")
-        count = 1 << max(int(np.ceil(np.log2(n))), 1)
-        levels = stats.qmc.Sobol(grid.ndim, scramble=True, seed=0).random(count)
-        if "a" in grid.names and self._symmetric("a"):            # pairs (±a, ϑ)
+        atomic = [axis.name for axis in grid.axes if axis.name in self.spec
+                  and self.spec[axis.name]["kind"] in ("constant", "discrete")]
+        atoms = [ScalarLaw(self.spec[name]).atoms() for name in atomic]
+        per_point = int(np.prod([values.size for values, _ in atoms]))
+        smooth = [axis.name for axis in grid.axes if axis.name not in atomic]
+        count = 1 << max(int(np.ceil(np.log2(max(n / per_point, 1)))), 1)
+        levels = stats.qmc.Sobol(max(len(smooth), 1), scramble=True, seed=0).random(count)
+        if "a" in smooth and self._symmetric("a"):                  # pairs (±a, ϑ)
+            k = smooth.index("a")
             levels[count // 2:] = levels[:count // 2]
-            levels[count // 2:, grid.names.index("a")] = 1.0 - levels[:count // 2,
-                                                                       grid.names.index("a")]
-        columns = []
-        for k, axis in enumerate(grid.axes):
-            spec = self.spec.get(axis.name)
-            columns.append(np.full(count, float(spec["value"]))
-                           if spec is not None and spec["kind"] == "constant"
-                           else self.axis_law(axis.name).ppf(levels[:, k]))
-        return np.column_stack(columns), np.full(count, 1.0 / count)
+            levels[count // 2:, k] = 1.0 - levels[:count // 2, k]
+        points = {name: (ScalarLaw(self.spec[name]).quantile(levels[:, k]) if name in self.spec
+                         else self.axis_law(name).ppf(levels[:, k]))
+                  for k, name in enumerate(smooth)}
+        weights = np.full(count, 1.0 / count)
+        for name, (values, masses) in zip(atomic, atoms):             # tensor with the atoms
+            points = {key: np.repeat(column, values.size) for key, column in points.items()}
+            points[name] = np.tile(values, weights.size)
+            weights = np.outer(weights, masses).ravel()
+        return np.column_stack([points[axis.name] for axis in grid.axes]), weights
