@@ -69,7 +69,7 @@ def test_scalar_laws_and_negative_axes(make_case):
      "init.a.std: required key is missing"),
     ({"network": {"unit": "aw"}, "init": {"kind": "gaussian", "kappa": 1.0,
                                           "a": {"kind": "beta"}}},
-     "init.a.kind: expected one of 'constant', 'uniform', 'normal', got 'beta'"),
+     "init.a.kind: expected one of 'constant', 'uniform', 'normal', 'discrete', got 'beta'"),
     ({"network": {"unit": "aw"}, "init": {"kind": "gaussian", "kappa": 1.0,
                                           "a": {"kind": "uniform", "low": 1, "high": 0}}},
      "init.a.high: expected a number > low = 1"),
