@@ -110,7 +110,9 @@ class ScalarLaw:
         if self.kind in ("constant", "discrete"):
             values, weights = self.atoms()
             if values.min() < axis.lo or values.max() > axis.hi:
-                _outside_error(key, f"point masses at {values.tolist()}", 1.0, axis)
+                where = (f"point mass at {values[0]:g}" if values.size == 1
+                         else f"point masses at {values.tolist()}")
+                _outside_error(key, where, 1.0, axis)
             return axis_deposit(values, weights, axis)
         return _continuous_masses(self.frozen(key), axis, key, f"{self.kind} law", outside_tol)
 

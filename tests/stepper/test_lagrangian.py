@@ -272,10 +272,11 @@ def test_deposit_keeps_mass_and_means(ndim, count, seed):
 
 
 def test_sobol_particles_stratify_every_coordinate():
-    """2^m particles of (a, b, r): each coordinate alone has one particle in each of the 2^m
-    equal-mass levels of its law, so its quantile error is below 1/2^m; a constant law is one
-    value; 1000 requested gives 1024."""
-    grid = CartesianGrid.from_dict({"a": {"min": -1, "max": 1, "cells": 4},
+    """(a, b, r) with a ~ U[−1, 1] (symmetric: pairs (±a, ϑ)) and b = 0.25: 1000 requested
+    give 1024 particles, 512 Sobol' points and their mirror images in a, so each coordinate
+    alone has two particles in each of 512 equal-mass levels, a constant law is its value, and
+    the output Σ w a f(r) is exactly 0; a discrete law of a is tensored with the points."""
+    grid = CartesianGrid.from_dict({"a": {"min": -3, "max": 3, "cells": 4},
                                     "b": {"min": -1, "max": 1, "cells": 4},
                                     "r": {"min": 0, "max": 3, "cells": 4}})
     law = InitialLaw({"kind": "gaussian", "kappa": 1.0,
@@ -284,9 +285,17 @@ def test_sobol_particles_stratify_every_coordinate():
     positions, weights = law.particles(1000, grid)
     assert positions.shape == (1024, 3) and np.all(weights == 1 / 1024)
     for column, cdf in ((0, stats.uniform(-1, 2).cdf), (2, law.axis_law("r").cdf)):
-        levels = np.floor(cdf(positions[:, column]) * 1024).astype(int)
-        np.testing.assert_array_equal(np.sort(levels), np.arange(1024))
+        levels = np.floor(cdf(positions[:, column]) * 512).astype(int)
+        np.testing.assert_array_equal(np.bincount(levels, minlength=512), np.full(512, 2))
     assert np.all(positions[:, 1] == 0.25)
+    assert abs(weights @ (positions[:, 0] * np.sin(positions[:, 2]))) < 1e-15
+    discrete = InitialLaw({"kind": "gaussian", "kappa": 1.0,
+                           "a": {"kind": "discrete", "values": [-3.0, 1.0],
+                                 "weights": [0.25, 0.75]},
+                           "b": {"kind": "constant", "value": 0.0}}, dim=10)
+    positions, weights = discrete.particles(1000, grid)
+    assert positions.shape == (1024, 3) and weights.sum() == pytest.approx(1.0, abs=1e-15)
+    assert abs(weights @ (positions[:, 0] * np.cos(positions[:, 2]))) < 1e-15
     with pytest.raises(CaseError, match="init.kind: 'point' on a 3-D grid"):
         InitialLaw({"kind": "point", "kappa": 1.0}, dim=10).particles(8, grid)
 
