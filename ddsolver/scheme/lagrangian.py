@@ -12,11 +12,13 @@ from .fv import CELLS
 class Lagrangian(Scheme):
     """Quantile particles (1-D) or quasi-Monte Carlo particles (2-D, 3-D); the stored density is
     their quantile interpolation (1-D) or multilinear deposit on the case's grid. ``auto`` is
-    ``dopri5`` (compiled, tabulated kernel); ``dop853`` is the scipy twin (1-D)."""
+    ``dopri5`` (compiled, tabulated kernel); ``dop853`` is the scipy twin (1-D). Each particle
+    carries its start, the anchor of ``training.penalty = "anchored"``."""
 
     name = "lagrangian"
     integrators = ("auto", "dopri5", "dop853")
     noisy = False
+    anchored = True
     example_pde = {"particles": 200, "rtol": 1e-8}
 
     @classmethod
@@ -49,5 +51,6 @@ class Lagrangian(Scheme):
         run = runner(reduction, positions, weights,
                      Schedule.from_dict(case["training"]["schedule"]), grid, rtol=pde["rtol"],
                      radial=model.radial, kernel_tol=pde["kernel_tol"],
-                     on_boundary=pde["on_boundary"])
+                     on_boundary=pde["on_boundary"],
+                     anchored=case["training"]["penalty"] == "anchored")
         return grid, reduction, run

@@ -4,16 +4,22 @@ Without noise the DD is a transport, ∂_t ρ = 2ξ ∇·(ρ ∇ψ), so particle
 follow θ̇_i = −2ξ(t) ∇ψ(θ_i; ρ_t), ρ_t = Σ_j w_j δ_{θ_j}. In the reduced coordinates θ = (a, ϑ)
 of units a σ*(x; ϑ) (or θ = ϑ with a ≡ 1, no second-layer weight)
 
-    ψ(θ) = a [v(ϑ)/α + Σ_k c_k g_k(ϑ)] + (λ/2)|θ|²,    c_k = Σ_j w_j a_j g_k(ϑ_j),
+    ψ(θ) = a [v(ϑ)/α + Σ_k c_k g_k(ϑ)] + (λ/2)|θ − θ₀|²,    c_k = Σ_j w_j a_j g_k(ϑ_j),
 
-    ȧ_i = −2ξ [v(ϑ_i)/α + Σ_k c_k g_k(ϑ_i) + λ a_i],
-    ϑ̇_i = −2ξ [a_i (∇v(ϑ_i)/α + Σ_k c_k ∇g_k(ϑ_i)) + λ ϑ_i],
+    ȧ_i = −2ξ [v(ϑ_i)/α + Σ_k c_k g_k(ϑ_i) + λ (a_i − a_i⁰)],
+    ϑ̇_i = −2ξ [a_i (∇v(ϑ_i)/α + Σ_k c_k ∇g_k(ϑ_i)) + λ (ϑ_i − ϑ_i⁰)],
 
 with g = Q f the features compressed to the kernel's numerical rank at ``pde.kernel_tol``
-(:func:`~ddsolver.operator.lowrank.compression_basis`). The risk is R = R_# + 2α Σ_i w_i a_i v(ϑ_i)
-+ α² Σ_k c_k². Radial coordinates (r, r1, r2) enter through |·| (v and g are even in them). No
-grid enters the dynamics; the stored density is :func:`~ddsolver.problem.initial.quantile_density`
-of the particles in 1-D, their multilinear :func:`~ddsolver.problem.initial.deposit` otherwise.
+(:func:`~ddsolver.operator.lowrank.compression_basis`). The anchor θ⁰ is 0 for
+``training.penalty = "origin"`` and each particle's start for ``"anchored"``. On a radial
+coordinate r = |w| (or r1, r2 of a block of w) the anchored penalty (λ/2)|w − w₀|² is a function
+of r because w stays on its ray: ψ depends on w through |w| only, so ∇_w ψ = ∂_r ψ w/|w| and
+λ(w − w₀) are both along w₀ when w = r w₀/|w₀|; this ansatz therefore solves the flow of w,
+w(t) = r(t) w₀/|w₀| with r(t) signed, |w − w₀| = |r − r₀| and ṙ = −2ξ[∂_r ψ + λ(r − r₀)]
+(per block for (r1, r2)). The risk is R = R_# + 2α Σ_i w_i a_i v(ϑ_i) + α² Σ_k c_k². Radial
+coordinates (r, r1, r2) enter v and g through |·| (they are even in them). No grid enters the
+dynamics; the stored density is :func:`~ddsolver.problem.initial.quantile_density` of the
+particles in 1-D, their multilinear :func:`~ddsolver.problem.initial.deposit` otherwise.
 
 Two integrators (``pde.integrator``):
 
@@ -65,7 +71,8 @@ SAFE_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 def particle_moments(y, args, scratch):
     """From the flat state y (n × D): points[i] = ϑ_i (radial axes at |ϑ|), masses[i] = w_i a_i
     and moments[f] = Σ_i w_i a_i F_f(ϑ_i) for the tabulated rows F = [v, g_1 … g_k].
-    ``args`` = (D, has_a, mirror, table, (schedule code, value, offset, exponent), α, λ);
+    ``args`` = (D, has_a, mirror, table, (schedule code, value, offset, exponent), α, λ, θ⁰)
+    with the anchors θ⁰ flat like y;
     ``scratch`` = (weights w, masses, points, values, grads, moments). Loops run axis by axis
     over the particles, so that each is a plain strided copy."""
     dim, has_a, mirror, table = args[0], args[1], args[2], args[3]
@@ -89,7 +96,7 @@ def lagrangian_velocity(t, y, args, scratch, out):
     """out = the velocity of the module docstring at the flat state y (:func:`particle_moments`
     for ``args`` and ``scratch``): with the moments c and m_0 = 1/α, one contraction gives
     ψ_a = Σ_f m_f F_f(ϑ_i) and ∇_ϑ of it at every particle."""
-    dim, has_a, mirror, table, schedule, scale, lam = args
+    dim, has_a, mirror, table, schedule, scale, lam, anchor = args
     particle_moments(y, args, scratch)
     weights, _, points, values, grads, moments = scratch
     moments[0] = 1.0 / scale
@@ -99,19 +106,21 @@ def lagrangian_velocity(t, y, args, scratch, out):
     n = weights.size
     if has_a:
         for i in range(n):
-            out[i * dim] = speed * (values[i] + lam * y[i * dim])
+            out[i * dim] = speed * (values[i] + lam * (y[i * dim] - anchor[i * dim]))
     for a in range(dim - first):
         for i in range(n):
             k = i * dim + first + a
             a_i = y[i * dim] if has_a else 1.0
             grad = -grads[i, a] if mirror[a] and y[k] < 0.0 else grads[i, a]
-            out[k] = speed * (a_i * grad + lam * y[k])
+            out[k] = speed * (a_i * grad + lam * (y[k] - anchor[k]))
 
 
 def lagrangian_velocity_numpy(t, y, weights, has_a, mirror, table: SplineTable,
-                              schedule: Schedule, scale, lam):
-    """Plain-numpy twin of :func:`lagrangian_velocity` (flat state y, particles × dim)."""
+                              schedule: Schedule, scale, lam, anchor):
+    """Plain-numpy twin of :func:`lagrangian_velocity` (flat state y and anchors θ⁰, particles
+    × dim)."""
     x = y.reshape(weights.size, -1)
+    pull = lam * (x - anchor.reshape(x.shape))
     a = x[:, 0] if has_a else np.ones(weights.size)
     inner = x[:, 1:] if has_a else x
     sign = np.where(mirror & (inner < 0), -1.0, 1.0)
@@ -119,9 +128,9 @@ def lagrangian_velocity_numpy(t, y, weights, has_a, mirror, table: SplineTable,
     grads = grads * sign[:, :, None]
     moments = (weights * a) @ values
     moments[0] = 1.0 / scale
-    velocity = a[:, None] * (grads @ moments) + lam * inner
+    velocity = a[:, None] * (grads @ moments) + (pull[:, 1:] if has_a else pull)
     if has_a:
-        velocity = np.column_stack([values @ moments + lam * a, velocity])
+        velocity = np.column_stack([values @ moments + pull[:, 0], velocity])
     return -2.0 * float(schedule(t)) * velocity.ravel()
 
 
@@ -225,17 +234,20 @@ def dopri5_advance(t_end, state, y, y_old, stages, args, scratch, rtol, atol, ou
 
 
 class LagrangianRun:
-    """What both integrators share: particles (n, D), weights, the compressed kernel, the run
-    protocol's risk, free energy, density, diagnostics and the grid check. Subclasses give
-    ``moments`` (Σ w a v and c at the current particles) and ``advance``."""
+    """What both integrators share: particles (n, D), weights, anchors θ⁰ (the start with
+    ``anchored``, else 0), the compressed kernel, the run protocol's risk, free energy, density,
+    diagnostics and the grid check. Subclasses give ``moments`` (Σ w a v and c at the current
+    particles) and ``advance``."""
 
     def __init__(self, reduction, positions, weights, schedule: Schedule, grid: CartesianGrid,
-                 *, radial=("r",), rtol=1e-10, kernel_tol=1e-10, on_boundary="error"):
+                 *, radial=("r",), rtol=1e-10, kernel_tol=1e-10, on_boundary="error",
+                 anchored=False):
         self.reduction = reduction
         self.has_a = reduction.coords[0] == "a" and hasattr(reduction, "inner")
         self.inner = reduction.inner if self.has_a else reduction
         self.x = np.asarray(positions, float).reshape(len(weights), grid.ndim).copy()
         self.weights = np.asarray(weights, float)
+        self.anchor = self.x.copy() if anchored else np.zeros_like(self.x)
         self.schedule = schedule
         self.grid = grid
         self.axes = grid.axes[1:] if self.has_a else grid.axes
@@ -319,10 +331,10 @@ class LagrangianRun:
         return self.reduction.risk(*self.moments(self.x))
 
     def free_energy(self) -> float:
-        """F = R/(2α²) + (λ/2) Σ w_i |θ_i|² (noiseless: no entropy)."""
+        """F = R/(2α²) + (λ/2) Σ w_i |θ_i − θ⁰_i|² (noiseless: no entropy)."""
         red = self.reduction
-        return (self.risk() / (2 * red.scale**2)
-                + 0.5 * red.lam * float(self.weights @ np.square(self.x).sum(axis=1)))
+        shift = np.square(self.x - self.anchor).sum(axis=1)
+        return self.risk() / (2 * red.scale**2) + 0.5 * red.lam * float(self.weights @ shift)
 
     def diagnostics(self) -> dict:
         return {"mass": float(self.weights.sum()), "min_density": 0.0, "steps": self.steps,
@@ -346,7 +358,7 @@ class CompiledLagrangianRun(LagrangianRun):
                         np.empty((n, dim)), np.empty(self.table.functions))
         red = self.reduction
         self.args = (self.grid.ndim, self.has_a, self.mirror, self.table.args,
-                     self.schedule.args(), red.scale, red.lam)
+                     self.schedule.args(), red.scale, red.lam, self.anchor.ravel())
 
     def velocity(self, t, y):
         """The velocity at the flat state y (particles × D)."""
@@ -395,7 +407,8 @@ class ScipyLagrangianRun(LagrangianRun):
     def velocity(self, t, r):
         red = self.reduction
         moments = self.mix @ (red.features(r) @ self.weights)
-        grad = red.dv(r) / red.scale + red.lam * r + red.dfeatures(r).T @ (self.mix.T @ moments)
+        grad = (red.dv(r) / red.scale + red.lam * (r - self.anchor[:, 0])
+                + red.dfeatures(r).T @ (self.mix.T @ moments))
         return -2.0 * float(self.schedule(t)) * grad
 
     def advance(self, t_end: float):

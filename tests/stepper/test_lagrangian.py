@@ -2,7 +2,7 @@
 twin and the reduction's point values, the compression of the features, the compiled
 Dormand–Prince against scipy's, the order in the number of particles, finite volumes converging
 to it in 2-D, the invariants of the particle flow, the stored density, the initial particles and
-the default scheme of a case."""
+the default scheme of a case, and the anchored penalty (λ/2)|θ − θ₀|²."""
 
 import numpy as np
 import pytest
@@ -36,10 +36,10 @@ def lagrangian_case(make_case, t_final=5.0, schedule=None, **pde):
     return normalize_case(make_case(training=training, pde={"scheme": "lagrangian", **pde}))
 
 
-def example_case(model, unit, t_final=0.5, **pde):
+def example_case(model, unit, t_final=0.5, training=None, **pde):
     """A model's registry example with the Lagrangian scheme (noiseless)."""
     case = model.examples()[unit]
-    case["training"] = {**case["training"], "t_final": t_final}
+    case["training"] = {**case["training"], "t_final": t_final, **(training or {})}
     case["pde"] = {**case["pde"], "scheme": "lagrangian", "snapshot_times": [0.0, t_final],
                    **pde}
     return normalize_case(case)
@@ -47,19 +47,24 @@ def example_case(model, unit, t_final=0.5, **pde):
 
 MULTI_D = [(IsotropicModel, "aw"), (IsotropicModel, "awb"), (AnisotropicModel, "w"),
            (AnisotropicModel, "aw")]
+ANCHORED = {"lambda": 0.3, "penalty": "anchored"}
 
 
 def twin_velocity(run, t, y):
     red = run.reduction
     return lagrangian_velocity_numpy(t, y, run.weights, run.has_a, run.mirror, run.table,
-                                     run.schedule, red.scale, red.lam)
+                                     run.schedule, red.scale, red.lam, run.anchor.ravel())
 
 
+@pytest.mark.parametrize("penalty", ["origin", "anchored"])
 @pytest.mark.parametrize("model, unit", [(None, "w")] + MULTI_D)
-def test_compiled_velocity_and_moments_match_numpy_twin(make_case, model, unit):
-    case = (lagrangian_case(make_case, schedule=POWER, particles=300) if model is None
-            else example_case(model, unit, particles=300))
+def test_compiled_velocity_and_moments_match_numpy_twin(make_case, model, unit, penalty):
+    training = {"lambda": 0.3, "penalty": penalty}
+    case = (normalize_case(make_case(training={"t_final": 5.0, "schedule": POWER, **training},
+                                     pde={"scheme": "lagrangian", "particles": 300}))
+            if model is None else example_case(model, unit, training=training, particles=300))
     _, _, run = build_run(case)
+    assert np.any(run.anchor) == (penalty == "anchored")
     rng = np.random.default_rng(1)
     y = run.x + rng.normal(0.0, 0.3, run.x.shape)          # radial coordinates < 0 too (even)
     y = y.ravel()
@@ -315,3 +320,54 @@ def test_dop853_is_one_dimensional():
 ])
 def test_default_scheme(make_case, tables, scheme):
     assert normalize_case(make_case(**tables))["pde"]["scheme"] == scheme
+
+
+def anchored_case(lam, penalty="anchored", t_final=2.0, unit="aw"):
+    return example_case(IsotropicModel, unit, t_final=t_final, particles=256, rtol=1e-10,
+                        training={"lambda": lam, "penalty": penalty},
+                        snapshot_times=np.linspace(0.0, t_final, 11))
+
+
+def test_anchored_penalty_at_lambda_zero_is_the_origin_penalty():
+    """With λ = 0 the anchors do not enter: the two runs are equal bit for bit."""
+    runs = [build_run(anchored_case(0.0, penalty))[2] for penalty in ("origin", "anchored")]
+    for run in runs:
+        run.advance(2.0)
+    np.testing.assert_array_equal(runs[0].x, runs[1].x)
+
+
+@pytest.mark.parametrize("unit", ["w", "aw", "awb"])
+def test_anchored_flow_decreases_its_free_energy(unit, assert_invariants):
+    """F = R/(2α²) + (λ/2) Σ w_i |θ_i − θ₀_i|² is the flow's Lyapunov functional (the risk
+    alone need not decrease); F(0) = R(0)/(2α²)."""
+    sol = ddsolver.solve(anchored_case(0.5, unit=unit))
+    assert_invariants(sol, monotone_risk=False)
+    assert sol.free_energy[0] == pytest.approx(sol.risk[0] / 2, rel=1e-12)
+    assert sol.free_energy[-1] < sol.free_energy[0]
+
+
+def test_large_anchored_penalty_keeps_particles_at_their_start():
+    """For λ → ∞ the particles settle, within a time O(1/λ), at θ₀ − ∇ψ_R(θ₀)/λ + O(1/λ²),
+    ψ_R the loss part of ψ at the initial law: the displacement times λ tends to −∇ψ_R(θ₀) =
+    v₀/(2ξ), v₀ the λ = 0 velocity at the start, with an error O(1/λ)."""
+    _, _, free = build_run(anchored_case(0.0))
+    drift = free.velocity(0.0, free.y).reshape(free.x.shape) / 2.0
+    errors = []
+    for lam in (100.0, 200.0):
+        _, _, run = build_run(anchored_case(lam))
+        run.advance(0.2)                                  # 40/λ relaxation times
+        errors.append(np.abs(lam * (run.x - run.anchor) - drift).max())
+    assert errors[0] < 0.05 * np.abs(drift).max(), errors
+    assert 1.7 < errors[0] / errors[1] < 2.3, errors
+
+
+def test_anchored_dop853_twin_matches_dopri5():
+    """1-D anchored flow: the scipy DOP853 run on exact point values against the compiled one."""
+    case = anchored_case(0.5, unit="w", t_final=1.0)
+    _, _, run = build_run(case)
+    case["pde"]["integrator"] = "dop853"
+    _, _, twin = build_run(case)
+    for r in (run, twin):
+        r.advance(1.0)
+    assert np.abs(run.x - run.anchor).max() > 1e-3
+    np.testing.assert_allclose(twin.x, run.x, rtol=0, atol=1e-7)
