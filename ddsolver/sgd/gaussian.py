@@ -21,11 +21,13 @@ from .risk import exact_risk
 @dataclass
 class UnitState:
     """Parameters of N units: W (N, d), and A, B (N,) (ones and zeros, never updated, for units
-    without second-layer weights or biases)."""
+    without second-layer weights or biases); ``anchor``: copies of the starting (W, A, B) for
+    ``training.penalty = "anchored"``, None for the origin penalty."""
 
     W: np.ndarray
     A: np.ndarray
     B: np.ndarray
+    anchor: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def _directions(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -61,12 +63,14 @@ class GaussianSgdModel:
         self._args = (*pointwise_args(self.activation), np.ascontiguousarray(self.data.scales),
                       self.scale, training["lambda"], inv_beta)
         self._schedule = Schedule.from_dict(training["schedule"]).args()
+        self.anchored = training["penalty"] == "anchored"
 
     def initial(self, n: int, rng: np.random.Generator) -> UnitState:
         """n units from ``[init]``: ``gaussian``: W ~ κ/√d N(0, I); ``point`` / ``samples``
         (isotropic data): radii from the law of r and uniform directions; ``density``: all
         reduced coordinates from the density on the grid, uniform directions (within each
-        block for anisotropic data). a and b from their scalar laws unless the density has them."""
+        block for anisotropic data). a and b from their scalar laws unless the density has them.
+        With the anchored penalty the state keeps a copy of its start."""
         init, d = self.case["init"], self.data.dim
         if init["kind"] in ("point", "samples") and "r" not in self.coords:
             raise CaseError(f"init.kind: expected 'gaussian' or 'density' for "
@@ -85,8 +89,11 @@ class GaussianSgdModel:
         for name in ("a", "b"):
             if name in self.coords and name not in values:
                 values[name] = ScalarLaw(init[name]).sample(n, rng)
-        return UnitState(W, values["a"] if self.has_a else np.ones(n),
-                         values["b"] if self.has_b else np.zeros(n))
+        state = UnitState(W, values["a"] if self.has_a else np.ones(n),
+                          values["b"] if self.has_b else np.zeros(n))
+        if self.anchored:
+            state.anchor = (state.W.copy(), state.A.copy(), state.B.copy())
+        return state
 
     def _place(self, values: dict, n: int, rng) -> np.ndarray:
         """W with the given radii r (or block radii r1, r2) and uniform directions."""
@@ -99,7 +106,7 @@ class GaussianSgdModel:
 
     def advance(self, state: UnitState, k_start: int, k_end: int, seed: int) -> None:
         """SGD steps k_start … k_end − 1 in place (online, or mini-batch when batch > 1)."""
-        units = (state.W, state.A, state.B, self.has_a, self.has_b)
+        units = (state.W, state.A, state.B, self.has_a, self.has_b, state.anchor)
         if self.batch == 1:
             online_units(*units, *self._args, self.eps, self._schedule, k_start, k_end, seed)
         else:

@@ -5,13 +5,17 @@ A unit without a second-layer weight has a_i ≡ 1, one without a bias b_i ≡ 0
 and B = 0 are then read but never updated (flags ``has_a``, ``has_b``). One step of size s_k on
 a sample (x, y), with g = (2 s_k / α)(y − ŷ(x)) and every gradient at the old parameters:
 
-    a_i ← (1 − 2λs_k) a_i + g σ(z_i)            + sqrt(4 s_k / β) ζ_i
-    b_i ← (1 − 2λs_k) b_i + g a_i σ'(z_i)       + sqrt(4 s_k / β) η_i
-    w_i ← (1 − 2λs_k) w_i + g a_i σ'(z_i) x     + sqrt(4 s_k / β) g_i
+    a_i ← a_i − 2λs_k (a_i − a_i⁰) + g σ(z_i)            + sqrt(4 s_k / β) ζ_i
+    b_i ← b_i − 2λs_k (b_i − b_i⁰) + g a_i σ'(z_i)       + sqrt(4 s_k / β) η_i
+    w_i ← w_i − 2λs_k (w_i − w_i⁰) + g a_i σ'(z_i) x     + sqrt(4 s_k / β) g_i
 
-with independent standard normal noises (none when β = ∞). Step size s_k = ε ξ(kε), time
-t = kε. Samples: y = ±1 with probability ½, x | y ~ N(0, diag(scales[y]²)) (row 0 of ``scales``
-for y = +1, row 1 for y = −1; isotropic data has constant rows τ_±).
+with independent standard normal noises (none when β = ∞). The anchors θ⁰ = (W⁰, A⁰, B⁰) are 0
+for ``training.penalty = "origin"`` (weight decay, a factor 1 − 2λs_k) and the starting weights
+for ``"anchored"``; the kernels take ``anchor`` = None (origin) or (W⁰, A⁰, B⁰) (anchored):
+numba compiles each kind once and prunes the pull (:func:`pull_unit`) from the origin's code,
+which keeps the step as fast as before (a run-time flag cost 10 % at (800, 40)). Step size
+s_k = ε ξ(kε), time t = kε. Samples: y = ±1 with probability ½, x | y ~ N(0, diag(scales[y]²))
+(row 0 of ``scales`` for y = +1, row 1 for y = −1; isotropic data has constant rows τ_±).
 
 Compiled kernels: :func:`unit_step` (one step on a given sample and noise; numpy twin
 :func:`unit_step_numpy`), :func:`online_loop` and :func:`minibatch_loop`. :func:`online_units`
@@ -67,30 +71,49 @@ def activate(A, code, params, pre, slope):
     return total
 
 
+@njit(cache=True, fastmath=True, inline="always")
+def pull_unit(i, shrink, anchor, W, A, B, has_a, has_b):
+    """θ_i ← shrink θ_i + (1 − shrink) θ⁰_i for unit i, anchor = (W⁰, A⁰, B⁰) (inlined: a
+    call per unit cost 40 ns)."""
+    W0, A0, B0 = anchor
+    pull = 1.0 - shrink
+    for j in range(W.shape[1]):
+        W[i, j] = shrink * W[i, j] + pull * W0[i, j]
+    if has_a:
+        A[i] = shrink * A[i] + pull * A0[i]
+    if has_b:
+        B[i] = shrink * B[i] + pull * B0[i]
+
+
 @njit(cache=True, fastmath=True)
-def update(W, A, B, has_a, has_b, x, gain, shrink, noise_scale, noise, noise_ab, value, slope,
-           x_next, pre):
-    """The step of the module docstring with gain = (2s/α)(y − ŷ), value_i = σ(z_i), slope_i =
-    σ'(z_i) and noises scaled by noise_scale = sqrt(4s/β) (none if 0), fused with the next
-    forward pass: pre_i ← ⟨w_i', x_next⟩ + b_i' from the updated row, in the same sweep over W.
-    ``value`` and ``pre`` may be the same array (value_i is read before pre_i is written)."""
+def update(W, A, B, has_a, has_b, anchor, x, gain, shrink, noise_scale, noise, noise_ab, value,
+           slope, x_next, pre):
+    """The step of the module docstring with gain = (2s/α)(y − ŷ), shrink = 1 − 2λs,
+    value_i = σ(z_i), slope_i = σ'(z_i) and noises scaled by noise_scale = sqrt(4s/β) (none if
+    0), fused with the next forward pass: pre_i ← ⟨w_i', x_next⟩ + b_i' from the updated row, in
+    the same sweep over W. ``value`` and ``pre`` may be the same array (value_i is read before
+    pre_i is written). An anchored unit is pulled first (:func:`pull_unit`; its row then stays
+    in L1 for the sweep), then stepped with shrink 1."""
     n, d = W.shape
+    keep = shrink if anchor is None else 1.0
     noisy = noise_scale > 0.0
     for i in range(n):
         g = gain * A[i] * slope[i]
+        if anchor is not None:
+            pull_unit(i, shrink, anchor, W, A, B, has_a, has_b)
         if has_a:
-            A[i] = shrink * A[i] + gain * value[i] + noise_scale * noise_ab[i, 0]
+            A[i] = keep * A[i] + gain * value[i] + noise_scale * noise_ab[i, 0]
         if has_b:
-            B[i] = shrink * B[i] + g + noise_scale * noise_ab[i, 1]
+            B[i] = keep * B[i] + g + noise_scale * noise_ab[i, 1]
         acc = 0.0
         if noisy:
             for j in range(d):
-                w = shrink * W[i, j] + g * x[j] + noise_scale * noise[i, j]
+                w = keep * W[i, j] + g * x[j] + noise_scale * noise[i, j]
                 W[i, j] = w
                 acc += w * x_next[j]
-        elif g != 0.0 or shrink != 1.0:
+        elif g != 0.0 or keep != 1.0:
             for j in range(d):
-                w = shrink * W[i, j] + g * x[j]
+                w = keep * W[i, j] + g * x[j]
                 W[i, j] = w
                 acc += w * x_next[j]
         else:
@@ -100,8 +123,8 @@ def update(W, A, B, has_a, has_b, x, gain, shrink, noise_scale, noise, noise_ab,
 
 
 @njit(cache=True)
-def unit_step(W, A, B, has_a, has_b, x, y, noise, noise_ab, code, params, scale, lam, step,
-              inv_beta, pre):
+def unit_step(W, A, B, has_a, has_b, anchor, x, y, noise, noise_ab, code, params, scale, lam,
+              step, inv_beta, pre):
     """One SGD step (module docstring) on sample (x, y), in place: :func:`forward`,
     :func:`activate`, :func:`update`. ``noise`` (N, d) are the w-noises, ``noise_ab`` (N, 2)
     the a- and b-noises; ``pre`` (N) holds ⟨w_i', x⟩ + b_i' of the updated units at exit.
@@ -109,23 +132,25 @@ def unit_step(W, A, B, has_a, has_b, x, y, noise, noise_ab, code, params, scale,
     slope = np.empty(W.shape[0])
     forward(W, B, x, pre)
     prediction = scale * activate(A, code, params, pre, slope) / W.shape[0]
-    update(W, A, B, has_a, has_b, x, 2.0 * step / scale * (y - prediction), 1.0 - 2.0 * lam * step,
-           math.sqrt(4.0 * step * inv_beta), noise, noise_ab, pre, slope, x, pre)
+    update(W, A, B, has_a, has_b, anchor, x, 2.0 * step / scale * (y - prediction),
+           1.0 - 2.0 * lam * step, math.sqrt(4.0 * step * inv_beta), noise, noise_ab, pre, slope,
+           x, pre)
     return prediction
 
 
-def unit_step_numpy(W, A, B, has_a, has_b, x, y, noise, noise_ab, activation, scale, lam, step,
-                    inv_beta):
+def unit_step_numpy(W, A, B, has_a, has_b, anchor, x, y, noise, noise_ab, activation, scale, lam,
+                    step, inv_beta):
     """Plain-numpy twin of :func:`unit_step`: returns (W, A, B, ŷ) after the step (copies)."""
+    W0, A0, B0 = (0.0, 0.0, 0.0) if anchor is None else anchor
     z = W @ x + B
     value, slope = activation.sigma(z), activation.dsigma(z)
     prediction = scale * np.mean(A * value)
     gain = 2.0 * step / scale * (y - prediction)
-    shrink = 1.0 - 2.0 * lam * step
+    decay = 2.0 * lam * step
     noise_scale = math.sqrt(4.0 * step * inv_beta)
-    new_w = shrink * W + np.outer(gain * A * slope, x)
-    new_a = shrink * A + gain * value if has_a else A.copy()
-    new_b = shrink * B + gain * A * slope if has_b else B.copy()
+    new_w = W - decay * (W - W0) + np.outer(gain * A * slope, x)
+    new_a = A - decay * (A - A0) + gain * value if has_a else A.copy()
+    new_b = B - decay * (B - B0) + gain * A * slope if has_b else B.copy()
     if inv_beta > 0:
         new_w = new_w + noise_scale * noise
         new_a = new_a + noise_scale * noise_ab[:, 0] if has_a else new_a
@@ -136,21 +161,21 @@ def unit_step_numpy(W, A, B, has_a, has_b, x, y, noise, noise_ab, activation, sc
 def sgd_step(W, x, y, noise, code, params, scale, lam, step, inv_beta, pre):
     """:func:`unit_step` for units σ(⟨w, x⟩) (a ≡ 1, b ≡ 0): W updated in place, returns ŷ."""
     n = W.shape[0]
-    return unit_step(W, np.ones(n), np.zeros(n), False, False, x, y, noise, np.zeros((n, 2)),
-                     code, params, scale, lam, step, inv_beta, pre)
+    return unit_step(W, np.ones(n), np.zeros(n), False, False, None, x, y, noise,
+                     np.zeros((n, 2)), code, params, scale, lam, step, inv_beta, pre)
 
 
 def sgd_step_numpy(W, x, y, noise, activation, scale, lam, step, inv_beta):
     """:func:`unit_step_numpy` for units σ(⟨w, x⟩): returns (new W, ŷ)."""
     n = W.shape[0]
-    new_w, _, _, prediction = unit_step_numpy(W, np.ones(n), np.zeros(n), False, False, x, y,
-                                              noise, None, activation, scale, lam, step,
-                                              inv_beta)
+    new_w, _, _, prediction = unit_step_numpy(W, np.ones(n), np.zeros(n), False, False,
+                                              None, x, y, noise, None, activation, scale,
+                                              lam, step, inv_beta)
     return new_w, prediction
 
 
 @njit(cache=True)
-def online_loop(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta, eps,
+def online_loop(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta, eps,
                 schedule, k_start, k_end, rng):
     """Steps k_start … k_end − 1 of online SGD, in place (module docstring). Per step the
     generator ``rng`` gives y, x (:func:`draw_sample`), then per unit its d w-noises, its a-noise
@@ -178,26 +203,26 @@ def online_loop(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_bet
                 if has_b:
                     noise_ab[i, 1] = rng.standard_normal()
         y_next = draw_sample(rng, scales, x_next)
-        update(W, A, B, has_a, has_b, x, 2.0 * step / scale * (y - prediction),
+        update(W, A, B, has_a, has_b, anchor, x, 2.0 * step / scale * (y - prediction),
                1.0 - 2.0 * lam * step, math.sqrt(4.0 * step * inv_beta), noise, noise_ab, pre,
                slope, x_next, pre)
         x, x_next, y = x_next, x, y_next
 
 
-def online_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta, eps,
+def online_units(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta, eps,
                  schedule, k_start, k_end, seed):
     """:func:`online_loop` with the generator ``numpy.random.default_rng(seed)``."""
-    online_loop(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta, eps,
+    online_loop(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta, eps,
                 schedule, k_start, k_end, np.random.default_rng(seed))
 
 
 @njit(cache=True)
-def minibatch_loop(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta,
+def minibatch_loop(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta,
                    eps_batch, schedule, k_start, k_end, batch, rng):
     """Mini-batch steps k_start … k_end − 1, in place: each draws ``batch`` samples X (B, d)
     and applies the module's update with the gradients averaged over the batch,
 
-        W ← (1 − 2λ s) W + (2 s / (α B)) Cᵀ X + noise,   C_bi = (y_b − ŷ(x_b)) a_i σ'(z_bi),
+        W ← W − 2λs (W − W⁰) + (2 s / (α B)) Cᵀ X + noise,   C_bi = (y_b − ŷ(x_b)) a_i σ'(z_bi),
 
     b_i and a_i alike with Σ_b C_bi and Σ_b (y_b − ŷ(x_b)) σ(z_bi), and s = εB ξ(kεB)
     (``eps_batch`` = εB), so t = kεB means the same as in online SGD. The products X Wᵀ and
@@ -225,28 +250,31 @@ def minibatch_loop(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_
         step = eps_batch * schedule_value(code_s, value, offset, exponent, k * eps_batch)
         update = np.dot(C.T, X)
         shrink = 1.0 - 2.0 * lam * step
+        keep = shrink if anchor is None else 1.0
         gain = 2.0 * step / (scale * batch)
         noise_scale = math.sqrt(4.0 * step * inv_beta)
         for i in range(n):
+            if anchor is not None:
+                pull_unit(i, shrink, anchor, W, A, B, has_a, has_b)
             for j in range(d):
-                W[i, j] = shrink * W[i, j] + gain * update[i, j]
+                W[i, j] = keep * W[i, j] + gain * update[i, j]
                 if inv_beta > 0.0:
                     W[i, j] += noise_scale * rng.standard_normal()
             if has_a:
-                A[i] = shrink * A[i] + gain * grad_a[i]
+                A[i] = keep * A[i] + gain * grad_a[i]
                 if inv_beta > 0.0:
                     A[i] += noise_scale * rng.standard_normal()
             if has_b:
-                B[i] = shrink * B[i] + gain * C[:, i].sum()
+                B[i] = keep * B[i] + gain * C[:, i].sum()
                 if inv_beta > 0.0:
                     B[i] += noise_scale * rng.standard_normal()
 
 
-def minibatch_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta,
+def minibatch_units(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta,
                     eps_batch, schedule, k_start, k_end, batch, seed):
     """:func:`minibatch_loop` with the generator ``numpy.random.default_rng(seed)``."""
-    minibatch_loop(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta, eps_batch,
-                   schedule, k_start, k_end, batch, np.random.default_rng(seed))
+    minibatch_loop(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta,
+                   eps_batch, schedule, k_start, k_end, batch, np.random.default_rng(seed))
 
 
 def _unit_arrays(W, scales, A, B):
@@ -267,18 +295,19 @@ def _unit_arrays(W, scales, A, B):
 
 
 def online_sgd(W, code, params, scales, scale, lam, inv_beta, eps, schedule, k_start, k_end,
-               seed, A=None, B=None):
+               seed, A=None, B=None, anchor=None):
     """Online SGD steps k_start … k_end − 1 (:func:`online_units`), updating W (N, d) and the
-    given A, B (N,) in place. ``scales``: (2, d) per-label standard deviations, or (τ₊, τ₋)."""
+    given A, B (N,) in place. ``scales``: (2, d) per-label standard deviations, or (τ₊, τ₋);
+    ``anchor``: (W⁰, A⁰, B⁰) of the anchored penalty, or None (the origin)."""
     scales, A, B, has_a, has_b = _unit_arrays(W, scales, A, B)
-    online_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta, eps,
+    online_units(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta, eps,
                  schedule, k_start, k_end, seed)
 
 
 def minibatch_sgd(W, code, params, scales, scale, lam, inv_beta, eps_batch, schedule, k_start,
-                  k_end, batch, seed, A=None, B=None):
+                  k_end, batch, seed, A=None, B=None, anchor=None):
     """Mini-batch SGD steps k_start … k_end − 1 (:func:`minibatch_units`), in place like
     :func:`online_sgd`."""
     scales, A, B, has_a, has_b = _unit_arrays(W, scales, A, B)
-    minibatch_units(W, A, B, has_a, has_b, code, params, scales, scale, lam, inv_beta,
+    minibatch_units(W, A, B, has_a, has_b, anchor, code, params, scales, scale, lam, inv_beta,
                     eps_batch, schedule, k_start, k_end, batch, seed)

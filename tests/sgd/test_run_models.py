@@ -118,3 +118,28 @@ def test_point_init_refused_for_anisotropic_data(model_case):
     case["init"] = {"kind": "point", "kappa": 0.8}
     with pytest.raises(CaseError, match="init.kind: expected 'gaussian' or 'density'"):
         make_sgd_model(case).initial(5, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_anchored_penalty_pulls_towards_the_start(batch, model_case):
+    """training.penalty = "anchored": the state keeps a copy of its start; with λ = 0 the run is
+    the origin penalty's bit for bit; with λ = 5 to t = 0.2 the origin penalty shrinks W towards 0
+    (by about e^(−2λt) = e^(−2)) while the anchored one keeps it near its start."""
+    def run(penalty, lam):
+        case = model_case("isotropic_gaussians", "aw", batch,
+                          a={"kind": "uniform", "low": -1.0, "high": 1.0})
+        case["training"].update(penalty=penalty, **{"lambda": lam})
+        case["pde"]["scheme"] = "lagrangian"
+        return simulate(case, seed=2, progress=False).weights
+
+    start = run("origin", 0.0)[0]
+    np.testing.assert_array_equal(run("anchored", 0.0), run("origin", 0.0))
+    shrunk, anchored = run("origin", 5.0)[-1], run("anchored", 5.0)[-1]
+    assert np.linalg.norm(shrunk) < 0.3 * np.linalg.norm(start)
+    assert np.linalg.norm(anchored - start) < 0.1 * np.linalg.norm(start)
+    case = ddsolver.normalize_case(model_case("isotropic_gaussians", "aw", batch))
+    case["training"]["penalty"] = "anchored"
+    state = make_sgd_model(case).initial(5, np.random.default_rng(0))
+    for value, kept in zip((state.W, state.A, state.B), state.anchor):
+        np.testing.assert_array_equal(value, kept)
+        assert value is not kept
