@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.spatial import ConvexHull
 
 import ddsolver
 from ddsolver.case import normalize_case
@@ -17,6 +16,8 @@ from ddsolver.landscape import certify, energy_of, minimize
 from ddsolver.landscape.minimize import frank_wolfe
 from ddsolver.landscape.planar import PlanarEnergy
 from ddsolver.problem.planar import PlanarTeacher
+
+from .test_minimize import hull_distance
 
 TEACHER, WEIGHTS = [[1.5, 0.0], [0.0, 1.0]], [1.0, 0.5]      # validation/planar_teacher.toml
 
@@ -106,17 +107,6 @@ def test_circle_with_one_teacher_unit_is_reached_exactly():
     assert m[-1] == pytest.approx(1.0, abs=1e-12)
 
 
-def polygon_distance(points, target):
-    """Distance from ``target`` outside the convex hull of planar ``points`` to the hull."""
-    hull = ConvexHull(points)
-    best = np.inf
-    for a, b in hull.simplices:
-        p, q = points[a], points[b]
-        s = np.clip((target - p) @ (q - p) / ((q - p) @ (q - p)), 0.0, 1.0)
-        best = min(best, np.linalg.norm(p + s * (q - p) - target))
-    return best
-
-
 @pytest.mark.parametrize("unit", ["w", "circle"])
 def test_linear_units_reach_the_convex_hull(unit):
     """Linear units: ŷ = α⟨∫w dρ, x⟩ and R = |z − α∫w dρ|², z = Σ_j c_j u_j = (1.5, 0.5), so
@@ -130,7 +120,7 @@ def test_linear_units_reach_the_convex_hull(unit):
     assert len(caught) == (unit == "w")                      # the hull's vertices: r = max
     r, phi, _ = dense(energy_of(sol.case))
     centres = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=1)
-    expected = polygon_distance(1.1 * centres, np.array([1.5, 0.5])) ** 2
+    expected = hull_distance(1.1 * centres, np.array([1.5, 0.5])) ** 2
     assert sol.risk[0] == pytest.approx(expected, abs=1e-11)
     assert sol.attrs["gap"] <= 1e-9
 
