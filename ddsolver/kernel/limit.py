@@ -17,10 +17,16 @@ R = R_# + 2 m₀ + |c|² with m₀ = ∫V dη = G_0·z and c = G_c·z; the units
 displacement is (zᵀGz)^½/α. As t → ∞ with λ > 0, c → −(G_cc + λI)⁻¹ G_c0: kernel ridge
 regression with the tangent kernel (:meth:`KernelLimitRun.ridge_limit`).
 
-On the case's grid: ρ₀ by its exact cell masses, g and its gradient at the cell centres (central
-differences of the reduction's point values, radial coordinates at |x|; the Euclidean metric of
-the parameters is the identity in the reduced coordinates a, b, r, r1, r2 and in a custom
-problem's θ), the features compressed to the kernel's numerical rank at ``pde.kernel_tol``.
+The integrals over ρ₀ use a tensor quadrature on the case's grid, coordinate by coordinate: the
+atoms of a point-mass law (constant or discrete a or b, a point or samples law of r) where they
+are, else the cell centres with the exact cell masses (the midpoint rule, second order); g and its
+gradient at these nodes by central differences of the reduction's point values (radial
+coordinates at |x|; the Euclidean metric of the parameters is the identity in the reduced
+coordinates a, b, r, r1, r2 and in a custom problem's θ), the features compressed to the kernel's
+numerical rank at ``pde.kernel_tol``. The risk and the moments do not depend on α; the stored
+density is the first-order law at α = ``network.scale``, the nodes moved to θ₀ + D_t(θ₀)/α
+(radial coordinates at |·|) and deposited on the grid (ρ₀ at t = 0), the prediction for a
+network at that scale whose means are exact to O(1/α²).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from scipy.linalg import expm
 from ..errors import CaseError
 from ..grid import CartesianGrid
 from ..operator.lowrank import compression_basis
-from ..problem.initial import InitialLaw
+from ..problem.initial import InitialLaw, deposit
 from ..problem.schedule import Schedule
 
 DIFFERENCE_STEP = 1e-6          # central differences: this × the axis width
@@ -56,12 +62,18 @@ def check_zero_output(case: dict, model) -> None:
 
 class KernelLimitRun:
     """The run protocol for the kernel regime (module docstring): ``advance`` evaluates z at a
-    time exactly; the stored density is ρ₀ at every time (the law does not move at α = ∞)."""
+    time exactly; the stored density is the first-order law at α = ``scale``.
 
-    def __init__(self, reduction, grid: CartesianGrid, masses: np.ndarray, schedule: Schedule,
-                 lam: float, radial=(), kernel_tol: float | None = 1e-10):
+    ``nodes``: the quadrature points of each grid axis, ``weights`` their tensor-product masses
+    (C order, summing to 1)."""
+
+    def __init__(self, reduction, grid: CartesianGrid, nodes, weights: np.ndarray,
+                 schedule: Schedule, lam: float, scale: float = 1.0, radial=(),
+                 kernel_tol: float | None = 1e-10):
         self.reduction, self.grid, self.schedule, self.lam = reduction, grid, schedule, lam
-        self.masses = masses
+        self.weights, self.scale = weights, scale
+        self.points = np.column_stack([m.ravel() for m in np.meshgrid(*nodes, indexing="ij")])
+        self.mirror = np.array([axis.name in radial for axis in grid.axes])
         values, grads = self._point_values(radial)
         mix = (np.eye(values.shape[0] - 1) if kernel_tol is None
                else compression_basis(values[1:], kernel_tol))
@@ -69,13 +81,14 @@ class KernelLimitRun:
         rows = np.vstack([values[:1], mix @ values[1:]])
         slopes = np.concatenate([grads[:, :1], np.einsum("kr,arn->akn", mix, grads[:, 1:])],
                                 axis=1)
-        output = np.abs(rows[1:] @ masses).max(initial=0.0)
-        size = math.sqrt(float(np.sum(rows[1:] ** 2 @ masses)))
+        output = np.abs(rows[1:] @ weights).max(initial=0.0)
+        size = math.sqrt(float(np.sum(rows[1:] ** 2 @ weights)))
         if output > ZERO_OUTPUT * max(size, 1e-300):
             raise CaseError(f"init: the kernel regime linearises about a law of zero output, "
                             f"but the initial law's output moments reach {output:.3g} "
                             f"(features of size {size:.3g})")
-        self.gram = np.einsum("ain,ajn,n->ij", slopes, slopes, masses)
+        self.slopes = slopes
+        self.gram = np.einsum("ain,ajn,n->ij", slopes, slopes, weights)
         k = self.gram.shape[0]
         self.system = self.gram.copy()
         self.system[0, :] = 0.0
@@ -84,9 +97,9 @@ class KernelLimitRun:
         self.t, self.steps = 0.0, 0
 
     def _point_values(self, radial):
-        """[v, f] (1 + rank, cells) at the cell centres and their gradients (axes, 1 + rank,
-        cells) by central differences."""
-        centres = [m.ravel() for m in self.grid.mesh()]
+        """[v, f] (1 + rank, nodes) at the quadrature points and their gradients (axes,
+        1 + rank, nodes) by central differences."""
+        centres = list(self.points.T)
 
         def rows(points):
             points = [np.abs(x) if axis.name in radial else x
@@ -143,13 +156,20 @@ class KernelLimitRun:
         g = self.gram
         return -np.linalg.solve(g[1:, 1:] + self.lam * np.eye(g.shape[0] - 1), g[1:, 0])
 
+    def displacements(self) -> np.ndarray:
+        """D_t at the quadrature points, (nodes, axes): Σ_j z_j ∇g_j."""
+        return np.einsum("ajn,j->na", self.slopes, self.z)
+
     @property
     def density(self) -> np.ndarray:
-        return (self.masses / self.grid.cell_volume).reshape(self.grid.shape)
+        """The nodes at θ₀ + D_t(θ₀)/α deposited on the grid (mass and means kept)."""
+        moved = self.points + self.displacements() / self.scale
+        moved[:, self.mirror] = np.abs(moved[:, self.mirror])
+        return deposit(moved, self.weights, self.grid)
 
     def diagnostics(self) -> dict:
         mean_v, c = self.moments()
-        return {"mass": float(self.masses.sum()), "min_density": float(self.masses.min()),
+        return {"mass": float(self.weights.sum()), "min_density": float(self.density.min()),
                 "steps": 0, "rejected_steps": 0, "dt": float("nan"),
                 "displacement": self.displacement(), "output_v": mean_v,
                 "output_norm": float(np.linalg.norm(c))}
@@ -169,8 +189,18 @@ def build(case: dict, model):
     pde = case["pde"]
     grid = CartesianGrid.from_dict(pde["grid"])
     reduction = model.reduction(case, grid)
-    density = InitialLaw.from_case(case).cell_density(grid, outside_tol=pde["boundary_mass"])
-    run = KernelLimitRun(reduction, grid, density.ravel() * grid.cell_volume,
+    law, tol = InitialLaw.from_case(case), pde["boundary_mass"]
+    if law.kind == "density":                          # given cell values: the midpoint rule
+        nodes = [axis.centres for axis in grid.axes]
+        weights = law.cell_density(grid, outside_tol=tol).ravel() * grid.cell_volume
+    else:
+        nodes, factors = zip(*(law.axis_nodes(axis, tol) for axis in grid.axes))
+        weights = np.ones(())
+        for factor in factors:
+            weights = np.multiply.outer(weights, factor)
+        weights = weights.ravel() / weights.sum()
+    run = KernelLimitRun(reduction, grid, nodes, weights,
                          Schedule.from_dict(training["schedule"]), training["lambda"],
-                         radial=model.radial, kernel_tol=pde["kernel_tol"])
+                         scale=case["network"]["scale"], radial=model.radial,
+                         kernel_tol=pde["kernel_tol"])
     return grid, reduction, run

@@ -70,6 +70,12 @@ def energy_of(case: dict, grid: CartesianGrid | None = None) -> Energy:
     kernel by FFT in φ at the cell centres (:class:`~ddsolver.landscape.planar.PlanarEnergy`)."""
     from ..reduction.planar import PlanarReduction
 
+    training = case["training"]
+    if training["penalty"] == "anchored" and training["lambda"] > 0:
+        raise CaseError("training.penalty: the anchored penalty (λ/2)∫|θ − θ₀|² depends on each "
+                        "unit's start, not on the law alone, so the landscape (minimize, "
+                        "certify) is that of penalty = 'origin'; in the kernel regime the "
+                        "anchored minimiser is kernel ridge regression")
     model = model_of(case)
     grid = CartesianGrid.from_dict(case["pde"]["grid"]) if grid is None else grid
     reduction = model.reduction(case, grid)

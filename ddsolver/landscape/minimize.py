@@ -128,7 +128,7 @@ def boundary_mass(m: np.ndarray, grid, natural: tuple[str, ...],
 
 
 def minimize(case, output=None, *, tol: float = GAP_TOL, overwrite=False,
-             progress=None) -> Solution:
+             progress=None, energy: Energy | None = None) -> Solution:
     """The global minimiser of the DD's energy over laws on the case's grid, with its
     certificate (module docstring): one snapshot at t = ∞ in the solution layout, an atom of
     mass m_j stored as the density m_j/|cell| on its cell. ``attrs`` hold ``gap`` (risk units,
@@ -136,7 +136,8 @@ def minimize(case, output=None, *, tol: float = GAP_TOL, overwrite=False,
     column is R_min. Noisy cases: :func:`ddsolver.stationary` (the Gibbs state; a
     CaseError for models that have no scheme for it, as the planar teacher). Mass in an edge
     layer of the grid means the minimum over a wider grid may lie beyond it (or the infimum is
-    not attained): a warning, and the attribute ``edge`` says where (empty otherwise)."""
+    not attained): a warning, and the attribute ``edge`` says where (empty otherwise).
+    ``energy``: the case's energy if the caller has built it (:func:`energy_of`)."""
     case = as_case(case)
     model = model_of(case)
     if math.isfinite(case["training"]["beta"]):
@@ -155,7 +156,7 @@ def minimize(case, output=None, *, tol: float = GAP_TOL, overwrite=False,
     if output is not None:
         from ..storage import check_output_path
         check_output_path(output, overwrite)
-    energy = energy_of(case)
+    energy = energy_of(case) if energy is None else energy
     grid = energy.grid
     m, certificate, iterations = frank_wolfe(energy, tol)
     edge = "; ".join(f"mass {mass:.3g} in the {side} layer of pde.grid.{name}"

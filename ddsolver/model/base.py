@@ -86,11 +86,15 @@ class Model(Registry):
 
     def default_scheme(self, training: dict) -> str:
         """The ``pde.scheme`` of a case that names none: the first of :attr:`schemes` that solves
-        its dynamics (a noiseless-only scheme is passed over when ``training.beta`` < ∞)."""
+        its dynamics (a noiseless-only scheme is passed over when ``training.beta`` < ∞, one
+        without each unit's start when the mean-field dynamics has the anchored penalty)."""
         from ..scheme import Scheme
 
-        return next(name for name in self.schemes
-                    if Scheme.from_name(name).noisy or math.isinf(training["beta"]))
+        anchored = training["penalty"] == "anchored" and training["regime"] == "mean_field"
+        fits = [name for name in self.schemes
+                if (Scheme.from_name(name).noisy or math.isinf(training["beta"]))
+                and (Scheme.from_name(name).anchored or not anchored)]
+        return fits[0] if fits else self.schemes[0]   # none fits: Scheme.check names the key
 
     def check_init_kind(self, key: str, kind) -> None:
         """Refuse an ``init.kind`` that is not one of :attr:`init_kinds`."""

@@ -182,6 +182,19 @@ class InitialLaw:
         return _continuous_masses(self.axis_law(axis.name), axis, "init", "gaussian law",
                                   outside_tol)
 
+    def axis_nodes(self, axis: Axis, outside_tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+        """(points, masses) integrating the marginal of ``axis.name``: the atoms of a point-mass
+        law (a constant or discrete scalar law, a point or samples law of w for r) where they
+        are, else the cell centres with the exact cell masses (the midpoint rule)."""
+        spec = self.spec.get(axis.name)
+        if spec is not None and spec["kind"] in ("constant", "discrete"):
+            self.axis_masses(axis, outside_tol)                       # the range check
+            return ScalarLaw(spec).atoms()
+        if axis.name == "r" and self.kind in ("point", "samples"):
+            self._radial_masses(axis, outside_tol)
+            return self.particles(1)
+        return axis.centres, self.axis_masses(axis, outside_tol)
+
     def axis_law(self, name: str):
         """The marginal law of coordinate ``name`` as a frozen ``scipy.stats`` distribution
         (continuous laws: scalar laws, and for ``gaussian`` w r = κ χ_d/√d, r1 = κ χ_{s₀}/√d,

@@ -195,11 +195,12 @@ def sweep_points(case: dict) -> list[tuple[float | None, dict]]:
 # -- SGD runs and their cache ---------------------------------------------------------------------
 
 def sgd_key(case: dict, seed: int) -> str:
-    """Hash of what an SGD run depends on: data, network, training, init, sgd (without seeds and
-    save_weights), the grid for grid-based initial laws, the seed and the ddsolver version."""
-    sgd = {k: v for k, v in case["sgd"].items() if k not in ("seeds", "save_weights")}
-    relevant = {name: case[name] for name in ("data", "network", "training", "init")}
-    relevant["sgd"] = sgd
+    """Hash of what an SGD run depends on: data, network, training (without the regime of the
+    PDE it is compared with), init, sgd (without seeds and save_weights), the grid for
+    grid-based initial laws, the seed and the ddsolver version."""
+    relevant = {name: case[name] for name in ("data", "network", "init")}
+    relevant["training"] = {k: v for k, v in case["training"].items() if k != "regime"}
+    relevant["sgd"] = {k: v for k, v in case["sgd"].items() if k not in ("seeds", "save_weights")}
     if case["init"]["kind"] in ("density", "samples"):
         relevant["grid"] = case["pde"]["grid"]
     text = json.dumps({"case": json.loads(case_to_json(relevant)), "seed": int(seed),
@@ -318,10 +319,18 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
         cmp.gibbs = stationary(case)             # Gibbs states of the schemes that have them
         for c, marginal in coords.items():
             marginal.compare_gibbs(cmp.gibbs.marginal(c)[0])
-    if case["training"]["beta"] == math.inf and not informational:
+    if _has_landscape(case["training"]) and not informational:
         _add_minimum(cmp, case, solution)
     cmp.rows = check(cmp)
     return cmp
+
+
+def _has_landscape(training: dict) -> bool:
+    """Whether the case's energy is a function of the law whose minimum the gap_to_min row
+    certifies: noiseless mean-field dynamics without an anchored penalty (that one depends on
+    each unit's start)."""
+    anchored = training["penalty"] == "anchored" and training["lambda"] > 0
+    return training["beta"] == math.inf and training["regime"] == "mean_field" and not anchored
 
 
 def _add_minimum(cmp: Comparison, case: dict, solution) -> None:
@@ -329,10 +338,11 @@ def _add_minimum(cmp: Comparison, case: dict, solution) -> None:
     (the minimum's edge warning goes into the row's note)."""
     from ..landscape import energy_of, minimize
 
+    energy = energy_of(case, solution.grid)
+    same_grid = solution.grid == CartesianGrid.from_dict(case["pde"]["grid"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cmp.minimum = minimize(case)
-    energy = energy_of(case, solution.grid)
+        cmp.minimum = minimize(case, energy=energy if same_grid else None)
     cmp.final_gap = energy.certify(energy.masses(solution.density[-1])).gap
 
 
