@@ -1,17 +1,24 @@
-"""The mean-field and kernel regimes on one case: a ReLU(<w, x>) units on isotropic Gaussians
-(d = 10, Δ = 0.5), a ~ U[−1, 1] (zero initial output), noiseless, to t = 2.
+"""The mean-field and kernel regimes side by side, on units a σ(<w, x>) on isotropic Gaussians
+(d = 10, Δ = 0.5), noiseless, to t = 2, for two initial laws of zero output:
 
-Solves the kernel limit (``training.regime = "kernel"``) and the finite-α DD (Lagrangian scheme,
-4096 particles) for α = 1, 2, 4, …, 64, writes one HDF5 file per run and a PNG with the risk
-curves against the kernel curve, sup_t |R_α − R_kernel| against α with its fitted slope, and
-the law's mean displacement times α (O(1) when the units move by O(1/α)); prints the table.
+- ``symmetric``: ReLU, a ~ U[−1, 1]. ReLU units are bilinear in the reduced (a, r), and the law
+  of a is symmetric: the gap to the kernel curve falls like 1/α² (docs/theory.md §6).
+- ``skewed``: the piecewise-linear σ of MMN's example 9.1, a ∈ {−3, 1} with weights (¼, ¾). Nothing
+  cancels: the gap falls like 1/α, the generic rate.
 
-    python examples/kernel_limit.py [-o OUT_DIR]
+For each law: the kernel limit (``training.regime = "kernel"``) and the finite-α DD (Lagrangian
+scheme) at α = 1, 2, 4, … One HDF5 file per run in OUT_DIR/<law>/, a PNG with the risk curves
+against the kernel curve, sup_t |R_α − R_kernel| against α with the fitted slope (and its
+standard error) over 4 ≤ α ≤ 32, and α × the law's mean displacement against α beside the kernel
+limit's first-order value; the table is printed.
+
+    python examples/kernel_limit.py [-o OUT_DIR] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,66 +26,118 @@ import numpy as np
 import ddsolver
 from ddsolver.case import normalize_case
 
-ALPHAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+LAWS = {
+    "symmetric": ({"activation": "relu"}, {"kind": "uniform", "low": -1.0, "high": 1.0},
+                  (-3.0, 3.0)),
+    "skewed": ({"activation": "piecewise_linear",
+                "activation_params": {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5}},
+               {"kind": "discrete", "values": [-3.0, 1.0], "weights": [0.25, 0.75]},
+               (-5.0, 3.0)),
+}
+FIT = (4.0, 32.0)                       # the α range of the fitted slope
 
 
-def case(regime: str, alpha: float = 1.0) -> dict:
+def case(law: str, regime: str, alpha: float, *, particles: int, cells: int) -> dict:
+    network, a_law, (a_min, a_max) = LAWS[law]
     return normalize_case({
         "data": {"kind": "isotropic_gaussians", "delta": 0.5, "dim": 10},
-        "network": {"unit": "aw", "activation": "relu", "scale": alpha},
+        "network": {"unit": "aw", "scale": alpha, **network},
         "training": {"t_final": 2.0, "regime": regime},
-        "init": {"kind": "gaussian", "kappa": 1.0,
-                 "a": {"kind": "uniform", "low": -1.0, "high": 1.0}},
-        "pde": {"scheme": "lagrangian", "particles": 4096, "rtol": 1e-9,
-                "grid": {"a": {"min": -3.0, "max": 3.0, "cells": 240},
-                         "r": {"min": 0.0, "max": 3.0, "cells": 240}},
+        "init": {"kind": "gaussian", "kappa": 1.0, "a": a_law},
+        "pde": {"scheme": "lagrangian", "particles": particles, "rtol": 1e-10,
+                "grid": {"a": {"min": a_min, "max": a_max, "cells": cells},
+                         "r": {"min": 0.0, "max": 3.0, "cells": cells}},
                 "snapshot_times": np.linspace(0.0, 2.0, 21)}})
 
 
-def mean_displacement(solution) -> np.ndarray:
-    """|∫θ dρ_t − ∫θ dρ_0| over the coordinates (a, r), at every snapshot."""
+def mean_displacement(solution) -> float:
+    """sup_t |∫θ dρ_t − ∫θ dρ_0| over the coordinates (a, r)."""
     means = np.array([solution.moment(name) for name in solution.grid.names])
-    return np.linalg.norm(means - means[:, :1], axis=0)
+    return float(np.linalg.norm(means - means[:, :1], axis=0).max())
 
 
-def main(out: Path) -> None:
+def slope_fit(alphas, gaps) -> tuple[float, float]:
+    """Least-squares slope of log gap against log α over FIT, with its standard error."""
+    keep = (alphas >= FIT[0]) & (alphas <= FIT[1])
+    coef, cov = np.polyfit(np.log(alphas[keep]), np.log(gaps[keep]), 1, cov=True)
+    return float(coef[0]), float(np.sqrt(cov[0, 0]))
+
+
+def sweep(law: str, alphas: np.ndarray, out: Path, **size) -> dict:
+    """The kernel run and the finite-α runs of one law, written to out/<law>/."""
+    folder = out / law
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    kernel = ddsolver.solve(case(law, "kernel", alphas[-1], **size), folder / "kernel.h5",
+                            overwrite=True)
+    runs = [ddsolver.solve(case(law, "mean_field", alpha, **size),
+                           folder / f"alpha_{alpha:g}.h5", overwrite=True) for alpha in alphas]
+    gaps = np.array([np.abs(run.risk - kernel.risk).max() for run in runs])
+    return {"kernel": kernel, "runs": runs, "gaps": gaps, "slope": slope_fit(alphas, gaps),
+            "moved": alphas * np.array([mean_displacement(run) for run in runs]),
+            "kernel_moved": alphas[-1] * mean_displacement(kernel),
+            "seconds": time.perf_counter() - start}
+
+
+def report(law: str, alphas, result: dict) -> None:
+    slope, se = result["slope"]
+    print(f"\n{law}: kernel R(t=2) = {result['kernel'].risk[-1]:.6f}, "
+          f"alpha x mean displacement at alpha = inf: {result['kernel_moved']:.4f}, "
+          f"{result['seconds']:.1f} s")
+    print(f"{'alpha':>6} {'R(t=2)':>10} {'sup|R - R_kernel|':>18} {'alpha x mean shift':>19}")
+    for alpha, run, gap, moved in zip(alphas, result["runs"], result["gaps"], result["moved"]):
+        print(f"{alpha:6g} {run.risk[-1]:10.6f} {gap:18.3e} {moved:19.4f}")
+    print(f"slope of the gap over {FIT[0]:g} <= alpha <= {FIT[1]:g}: {slope:.2f} ± {se:.2f}")
+
+
+def plot(alphas, results: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
-    kernel = ddsolver.solve(case("kernel"), out / "kernel.h5", overwrite=True)
-    runs = {alpha: ddsolver.solve(case("mean_field", alpha), out / f"alpha_{alpha:g}.h5",
-                                  overwrite=True) for alpha in ALPHAS}
-    gaps = np.array([np.abs(runs[a].risk - kernel.risk).max() for a in ALPHAS])
-    moved = np.array([a * mean_displacement(runs[a]).max() for a in ALPHAS])
-    fit = np.polyfit(np.log(ALPHAS[1:5]), np.log(gaps[1:5]), 1, cov=True)
-    slope, slope_se = fit[0][0], float(np.sqrt(fit[1][0, 0]))
-    print(f"{'alpha':>6} {'R(t=2)':>10} {'sup|R - R_kernel|':>18} {'alpha x mean shift':>19}")
-    for alpha, gap, shift in zip(ALPHAS, gaps, moved):
-        print(f"{alpha:6g} {runs[alpha].risk[-1]:10.6f} {gap:18.3e} {shift:19.4f}")
-    print(f"kernel R(t=2) = {kernel.risk[-1]:.6f}; slope of the gap over 2 <= alpha <= 16: "
-          f"{slope:.2f} ± {slope_se:.2f}")
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for alpha, colour in zip(ALPHAS, plt.cm.viridis(np.linspace(0, 0.9, len(ALPHAS)))):
-        axes[0].plot(runs[alpha].t, runs[alpha].risk, color=colour, label=f"α = {alpha:g}")
-    axes[0].plot(kernel.t, kernel.risk, "k--", label="kernel limit")
-    axes[0].set(xlabel="t", ylabel="risk", title="risk curves")
-    axes[0].legend(fontsize="small")
-    axes[1].loglog(ALPHAS, gaps, "o-")
-    axes[1].set(xlabel="α", ylabel="sup_t |R_α − R_kernel|",
-                title=f"slope {slope:.2f} ± {slope_se:.2f} (2 ≤ α ≤ 16)")
-    axes[2].semilogx(ALPHAS, moved, "o-")
-    axes[2].set(xlabel="α", ylabel="α · |mean displacement|", title="units move by O(1/α)")
-    for ax in axes:
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(alphas)))
+    for ax, (law, result) in zip(axes[0], results.items()):
+        for alpha, run, colour in zip(alphas, result["runs"], colours):
+            ax.plot(run.t, run.risk, color=colour, label=f"α = {alpha:g}")
+        ax.plot(result["kernel"].t, result["kernel"].risk, "k--", label="kernel limit")
+        ax.set(xlabel="t", ylabel="risk", title=f"{law}: risk curves")
+        ax.legend(fontsize="small", ncol=2)
+    for law, result in results.items():
+        slope, se = result["slope"]
+        line, = axes[1, 0].loglog(alphas, result["gaps"], "o-",
+                                  label=f"{law}: slope {slope:.2f} ± {se:.2f}")
+        axes[1, 1].semilogx(alphas, result["moved"], "o-", color=line.get_color(), label=law)
+        axes[1, 1].axhline(result["kernel_moved"], color=line.get_color(), ls="--", lw=0.8)
+    axes[1, 0].set(xlabel="α", ylabel="sup_t |R_α − R_kernel|",
+                   title=f"distance to the kernel curve (fit over {FIT[0]:g} ≤ α ≤ {FIT[1]:g})")
+    axes[1, 1].set(xlabel="α", ylabel="α · sup_t |mean displacement|",
+                   title="units move by O(1/α) (dashed: kernel limit)")
+    for ax in axes[1]:
+        ax.legend(fontsize="small")
+    for ax in axes.ravel():
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out / "kernel_limit.png", dpi=110)
-    print(f"wrote {out / 'kernel_limit.png'} and the HDF5 files in {out}")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(out: Path, quick: bool = False) -> dict:
+    """Both sweeps; returns {law: result} (the gaps, slopes and displacements)."""
+    alphas = np.array([4.0, 8.0, 16.0, 32.0] if quick else [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
+    size = {"particles": 4096, "cells": 60} if quick else {"particles": 16384, "cells": 240}
+    out.mkdir(parents=True, exist_ok=True)
+    results = {law: sweep(law, alphas, out, **size) for law in LAWS}
+    for law, result in results.items():
+        report(law, alphas, result)
+    plot(alphas, results, out / "kernel_limit.png")
+    print(f"\nwrote {out / 'kernel_limit.png'} and the HDF5 files in {out}")
+    return results
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=Path("kernel-limit"))
-    main(parser.parse_args().output)
+    parser.add_argument("--quick", action="store_true", help="the small size of the tests")
+    args = parser.parse_args()
+    main(args.output, args.quick)

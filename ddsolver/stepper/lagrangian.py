@@ -16,7 +16,14 @@ coordinate r = |w| (or r1, r2 of a block of w) the anchored penalty (λ/2)|w −
 of r because w stays on its ray: ψ depends on w through |w| only, so ∇_w ψ = ∂_r ψ w/|w| and
 λ(w − w₀) are both along w₀ when w = r w₀/|w₀|; this ansatz therefore solves the flow of w,
 w(t) = r(t) w₀/|w₀| with r(t) signed, |w − w₀| = |r − r₀| and ṙ = −2ξ[∂_r ψ + λ(r − r₀)]
-(per block for (r1, r2)). The risk is R = R_# + 2α Σ_i w_i a_i v(ϑ_i) + α² Σ_k c_k². Radial
+(per block for (r1, r2)). Where ψ has a kink at r = 0 (homogeneous σ such as ReLU without bias:
+v, g ∝ |r|) a unit pulled towards w = 0 from both sides stays there (the flow's sliding mode: a
+dead unit, σ* = 0). The velocity enforces it: within the dead radius of r = 0 a particle pulled
+inwards stops (pulled outwards, it leaves), instead of chattering across r = 0 with steps of the
+size of the error norm's tolerance. The dead radius is ``DEAD_FACTOR`` times the largest error
+of one component that the error norm (a root mean square over n·D components) accepts,
+√(nD)·atol, beyond any such chatter; it is the scale of the position error the tolerance allows
+anyway. The risk is R = R_# + 2α Σ_i w_i a_i v(ϑ_i) + α² Σ_k c_k². Radial
 coordinates (r, r1, r2) enter v and g through |·| (they are even in them). No grid enters the
 dynamics; the stored density is :func:`~ddsolver.problem.initial.quantile_density` of the
 particles in 1-D, their multilinear :func:`~ddsolver.problem.initial.deposit` otherwise.
@@ -58,6 +65,7 @@ from .spline import SplineTable, spline_contract, spline_moments, spline_numpy
 TABLE_CELLS = {1: 2048, 2: 48}
 MARGIN = 0.25
 MAX_STEPS = 10**7
+DEAD_FACTOR = 10.0   # dead radius / the largest one-component error the error norm lets through
 OK, STEP_UNDERFLOW, TOO_MANY_STEPS = 0, 1, 2
 FRESH_STATE = (0.0, 0.0, 0.0, 0.0, 0.0, 1e-4)   # t, t_old, Δt, accepted, rejected, last error
 PI_ALPHA, PI_BETA = 0.14, 0.08   # PI control, α = 1/5 − 0.75β (9.1: 43 rejections; 149 at β = 0.04)
@@ -71,8 +79,8 @@ SAFE_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 def particle_moments(y, args, scratch):
     """From the flat state y (n × D): points[i] = ϑ_i (radial axes at |ϑ|), masses[i] = w_i a_i
     and moments[f] = Σ_i w_i a_i F_f(ϑ_i) for the tabulated rows F = [v, g_1 … g_k].
-    ``args`` = (D, has_a, mirror, table, (schedule code, value, offset, exponent), α, λ, θ⁰)
-    with the anchors θ⁰ flat like y;
+    ``args`` = (D, has_a, mirror, table, (schedule code, value, offset, exponent), α, λ, θ⁰,
+    dead radius) with the anchors θ⁰ flat like y;
     ``scratch`` = (weights w, masses, points, values, grads, moments). Loops run axis by axis
     over the particles, so that each is a plain strided copy."""
     dim, has_a, mirror, table = args[0], args[1], args[2], args[3]
@@ -96,7 +104,7 @@ def lagrangian_velocity(t, y, args, scratch, out):
     """out = the velocity of the module docstring at the flat state y (:func:`particle_moments`
     for ``args`` and ``scratch``): with the moments c and m_0 = 1/α, one contraction gives
     ψ_a = Σ_f m_f F_f(ϑ_i) and ∇_ϑ of it at every particle."""
-    dim, has_a, mirror, table, schedule, scale, lam, anchor = args
+    dim, has_a, mirror, table, schedule, scale, lam, anchor, dead = args
     particle_moments(y, args, scratch)
     weights, _, points, values, grads, moments = scratch
     moments[0] = 1.0 / scale
@@ -113,10 +121,18 @@ def lagrangian_velocity(t, y, args, scratch, out):
             a_i = y[i * dim] if has_a else 1.0
             grad = -grads[i, a] if mirror[a] and y[k] < 0.0 else grads[i, a]
             out[k] = speed * (a_i * grad + lam * (y[k] - anchor[k]))
+            if mirror[a] and abs(y[k]) < dead and out[k] * y[k] < 0.0:
+                out[k] = 0.0                                  # a dead unit stays at w = 0
+
+
+def stop_dead_units(velocity, inner, mirror, dead):
+    """Zero, in place, the radial velocities that pull a particle within ``dead`` of r = 0
+    towards it (module docstring); ``velocity`` and ``inner`` are (particles, radial or not)."""
+    velocity[mirror & (np.abs(inner) < dead) & (velocity * inner < 0)] = 0.0
 
 
 def lagrangian_velocity_numpy(t, y, weights, has_a, mirror, table: SplineTable,
-                              schedule: Schedule, scale, lam, anchor):
+                              schedule: Schedule, scale, lam, anchor, dead):
     """Plain-numpy twin of :func:`lagrangian_velocity` (flat state y and anchors θ⁰, particles
     × dim)."""
     x = y.reshape(weights.size, -1)
@@ -128,10 +144,13 @@ def lagrangian_velocity_numpy(t, y, weights, has_a, mirror, table: SplineTable,
     grads = grads * sign[:, :, None]
     moments = (weights * a) @ values
     moments[0] = 1.0 / scale
-    velocity = a[:, None] * (grads @ moments) + (pull[:, 1:] if has_a else pull)
+    velocity = -2.0 * float(schedule(t)) * (a[:, None] * (grads @ moments)
+                                            + (pull[:, 1:] if has_a else pull))
+    stop_dead_units(velocity, inner, mirror, dead)
     if has_a:
-        velocity = np.column_stack([values @ moments + pull[:, 0], velocity])
-    return -2.0 * float(schedule(t)) * velocity.ravel()
+        velocity = np.column_stack([-2.0 * float(schedule(t)) * (values @ moments + pull[:, 0]),
+                                    velocity])
+    return velocity.ravel()
 
 
 @njit(cache=True)
@@ -254,6 +273,7 @@ class LagrangianRun:
         self.mirror = np.array([axis.name in radial for axis in self.axes])
         self.rtol = rtol
         self.atol = rtol * max(np.abs(self.x).max(), 1.0)
+        self.dead_radius = DEAD_FACTOR * np.sqrt(self.x.size) * self.atol
         self.edges = EdgeGuard(on_boundary)
         self.kernel_tol = kernel_tol
         self.reach = 1.0
@@ -358,7 +378,8 @@ class CompiledLagrangianRun(LagrangianRun):
                         np.empty((n, dim)), np.empty(self.table.functions))
         red = self.reduction
         self.args = (self.grid.ndim, self.has_a, self.mirror, self.table.args,
-                     self.schedule.args(), red.scale, red.lam, self.anchor.ravel())
+                     self.schedule.args(), red.scale, red.lam, self.anchor.ravel(),
+                     self.dead_radius)
 
     def velocity(self, t, y):
         """The velocity at the flat state y (particles × D)."""
@@ -407,9 +428,11 @@ class ScipyLagrangianRun(LagrangianRun):
     def velocity(self, t, r):
         red = self.reduction
         moments = self.mix @ (red.features(r) @ self.weights)
-        grad = (red.dv(r) / red.scale + red.lam * (r - self.anchor[:, 0])
-                + red.dfeatures(r).T @ (self.mix.T @ moments))
-        return -2.0 * float(self.schedule(t)) * grad
+        velocity = -2.0 * float(self.schedule(t)) * (
+            red.dv(r) / red.scale + red.lam * (r - self.anchor[:, 0])
+            + red.dfeatures(r).T @ (self.mix.T @ moments))
+        stop_dead_units(velocity[:, None], r[:, None], self.mirror, self.dead_radius)
+        return velocity
 
     def advance(self, t_end: float):
         if t_end <= self.t:
