@@ -101,7 +101,7 @@ def plot(alphas, results: dict, path: Path) -> None:
         for alpha, run, colour in zip(alphas, result["runs"], colours):
             ax.plot(run.t, run.risk, color=colour, label=f"α = {alpha:g}")
         ax.plot(result["kernel"].t, result["kernel"].risk, "k--", label="kernel limit")
-        ax.set(xlabel="t", ylabel="risk", title=f"{law}: risk curves")
+        ax.set(xlabel="t", ylabel="risk", yscale="log", title=f"{law}: risk curves")
         ax.legend(fontsize="small", ncol=2)
     for law, result in results.items():
         slope, se = result["slope"]
@@ -125,7 +125,7 @@ def plot(alphas, results: dict, path: Path) -> None:
 def main(out: Path, quick: bool = False) -> dict:
     """Both sweeps; returns {law: result} (the gaps, slopes and displacements)."""
     alphas = np.array([4.0, 8.0, 16.0, 32.0] if quick else [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
-    size = {"particles": 4096, "cells": 60} if quick else {"particles": 16384, "cells": 240}
+    size = {"particles": 16384, "cells": 120} if quick else {"particles": 16384, "cells": 240}
     out.mkdir(parents=True, exist_ok=True)
     results = {law: sweep(law, alphas, out, **size) for law in LAWS}
     for law, result in results.items():
