@@ -12,6 +12,8 @@ For (N, d) in {(800, 40), (800, 320), (4000, 100)} prints, in one run:
   update), with 1 and 2 torch threads (the compiled loop is single-threaded); the ratio to the
   faster of the two, against the targets of ISSUE 12 (8x, 4x, 4x). PyTorch is the optional extra
   ``bench``; without it these rows are skipped;
+- the online step with the anchored penalty against the origin's (units a ReLU(⟨w, x⟩), a copy
+  of the starting weights read beside W: measured 1.1–1.3x);
 - and the PDE solve of MMN 9.1 against one SGD run of the same case (N = 800, d = 40) to the
   same time.
 
@@ -45,6 +47,8 @@ except ImportError:
 
 CASE = Path(__file__).resolve().parents[1] / "examples" / "mmn_9_1.toml"
 ACT = make_activation("piecewise_linear", {"s1": -2.5, "s2": 7.5, "t1": 0.5, "t2": 1.5})
+RELU = make_activation("relu")
+ANCHORED_SIZES = ((800, 40), (2000, 10), (6400, 40))
 TAUS = np.array([1.8, 0.2])
 CONSTANT = (0, 1.0, 1.0, 0.0)
 SIZES = ((800, 40), (800, 320), (4000, 100))
@@ -128,6 +132,18 @@ def torch_time(n, d, steps, threads):
     return best_of(lambda: loop(W0.clone(), steps)) / steps
 
 
+def units_time(n, d, anchored, steps):
+    """Per-step online time of units a ReLU(⟨w, x⟩) with λ = 0.2 (a trained), the penalty at
+    the origin or anchored at the starting weights (a copy of W, A, B)."""
+    rng = np.random.default_rng(0)
+    W, A = rng.standard_normal((n, d)) / np.sqrt(d), rng.uniform(-1.0, 1.0, n)
+    anchor = (W.copy(), A.copy(), np.zeros(n)) if anchored else None
+    args = (*pointwise_args(RELU), TAUS, 8.0, 0.2, 0.0, STEP, CONSTANT)
+    online_sgd(W.copy(), *args, 0, 10, 1, A=A.copy(), anchor=anchor)
+    return best_of(lambda: online_sgd(W.copy(), *args, 0, steps, 1, A=A.copy(),
+                                      anchor=anchor), repeat=5) / steps
+
+
 def minibatch_rate(n, d, batch, steps):
     W = 0.8 / np.sqrt(d) * np.random.default_rng(0).standard_normal((n, d))
     args = (*pointwise_args(ACT), TAUS, 1.0, 0.0, 0.0, STEP * batch, CONSTANT)
@@ -154,6 +170,14 @@ def main():
         print(f"{n:>5} {d:>4} {ours * 1e6:9.2f} {ours / (n * d) * 1e9:9.3f} {floor * 1e6:9.2f} "
               f"{ours / floor:8.2f} {plain * 1e6:9.2f} {plain / ours:9.1f} {batch_rate:11.2f} "
               f"{gemm_rate:9.2f}")
+
+    print("\nanchored penalty (λ/2)|θ − θ⁰|² against the origin's (λ/2)|θ|², units a ReLU(<w, x>), "
+          "λ = 0.2, α = 8")
+    print(f"{'N':>5} {'d':>4} {'origin us':>10} {'anchored us':>12} {'ratio':>6}")
+    for n, d in ANCHORED_SIZES:
+        origin, anchored = (units_time(n, d, flag, steps) for flag in (False, True))
+        print(f"{n:>5} {d:>4} {origin * 1e6:10.2f} {anchored * 1e6:12.2f} "
+              f"{anchored / origin:6.2f}")
 
     print()
     if torch is None:
