@@ -13,7 +13,7 @@ For (N, d) in {(800, 40), (800, 320), (4000, 100)} prints, in one run:
   faster of the two, against the targets of ISSUE 12 (8x, 4x, 4x). PyTorch is the optional extra
   ``bench``; without it these rows are skipped;
 - the online step with the anchored penalty against the origin's (units a ReLU(⟨w, x⟩), a copy
-  of the starting weights read beside W: measured 1.1–1.3x);
+  of the starting weights read beside W: measured 1.0–1.3x);
 - and the PDE solve of MMN 9.1 against one SGD run of the same case (N = 800, d = 40) to the
   same time.
 
