@@ -118,7 +118,7 @@ def plot(alphas, results: dict, path: Path) -> None:
     for ax in axes.ravel():
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
