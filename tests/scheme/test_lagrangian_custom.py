@@ -64,7 +64,8 @@ def linear_flow(cov, b_star, scale, lam, t, start, weights, anchored):
 
 def linear_risk(cov, b_star, scale, m):
     cov = np.atleast_2d(cov)
-    return b_star @ cov @ b_star + NOISE**2 - 2 * scale * (cov @ b_star) @ m + scale**2 * m @ cov @ m
+    return (b_star @ cov @ b_star + NOISE**2 - 2 * scale * (cov @ b_star) @ m
+            + scale**2 * m @ cov @ m)
 
 
 COV2 = np.array([[1.0, 0.3], [0.3, 0.5]])
@@ -78,7 +79,8 @@ def test_linear_units_follow_the_exact_flow(dim, penalty, scale):
     features); the initial mean within 1e-12 (1-D: midpoint quantiles of a normal law are
     symmetric) or 1e-4 (2-D: 1024 scrambled Sobol' points, measured 4.4e-5; Monte Carlo would
     give ~ σ/√n = 0.01) of the law's."""
-    cov, b_star = (np.array([[0.8]]), np.array([1.0])) if dim == 1 else (COV2, np.array([1.0, -0.5]))
+    cov, b_star = ((np.array([[0.8]]), np.array([1.0])) if dim == 1
+                   else (COV2, np.array([1.0, -0.5])))
     mean, std = np.array([0.1, 0.2])[:dim], np.array([0.2, 0.3])[:dim]
     n = 1024 if dim == 2 else 400
     sol = ddsolver.solve(linear_case(cov, b_star, mean, std, penalty=penalty, scale=scale,
