@@ -31,6 +31,10 @@ class Solution:
     attrs : run-level facts (status, versions, compile and run times, kernel rank, …).
     certificates : the landscape certificates per snapshot stored by ``ddsolver certify``
         (arrays ``risk``, ``gap``, ``stationarity``; ``r_min`` or None), or None.
+    particles : (positions (n, particles, grid.ndim), weights (particles,)) of a particle
+        solution (the Lagrangian scheme), the law ρ_t = Σ_i w_i δ_{θ_i(t)} itself, whose binned
+        version is ``density``; None for the other schemes and for files written before it
+        was stored.
     """
 
     t: np.ndarray
@@ -42,6 +46,7 @@ class Solution:
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
     certificates: dict | None = None
+    particles: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def mass(self) -> np.ndarray:
@@ -54,6 +59,15 @@ class Solution:
         x = self.grid.mesh()[self.grid.names.index(coord)]
         axes = tuple(range(1, self.density.ndim))
         return (self.density * x**order).sum(axis=axes) * self.grid.cell_volume
+
+    def particle_moment(self, coord: str, order: int = 1) -> np.ndarray:
+        """Σ_i w_i θ_{i,coord}(t)^order for every snapshot of a particle solution (the exact
+        moment of its law, no grid)."""
+        if self.particles is None:
+            raise ValueError("particle_moment: this solution has no particles (only the "
+                             "Lagrangian scheme stores them)")
+        positions, weights = self.particles
+        return positions[:, :, self.grid.names.index(coord)] ** order @ weights
 
     def marginal(self, coord: str) -> np.ndarray:
         """(n, cells) density of the coordinate ``coord`` alone for every snapshot: the density
@@ -110,6 +124,8 @@ class Solution:
                 rows.append(("free energy", f"{self.free_energy[0]:.6g} at t = {self.t[0]:g}  ->  "
                                             f"{self.free_energy[-1]:.6g} at t = {self.t[-1]:g}"))
         rows.append(("mass", f"min {mass.min():.15g}, max {mass.max():.15g}"))
+        if self.particles is not None:
+            rows.append(("particles", f"{self.particles[1].size} (positions at every snapshot)"))
         if self.certificates is not None:
             rows.append(("landscape", self._certificate_text()))
         if "steps" in diag:

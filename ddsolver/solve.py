@@ -75,10 +75,13 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
         from .kernel import build
         grid, reduction, run = build(case, model_of(case))
         method = {"scheme": "kernel-limit", "integrator": "expm"}
+        particles = None
     else:
         scheme = scheme_of(case)
         grid, reduction, run = scheme.build(case, model_of(case))
         method = {"scheme": scheme.name, "integrator": scheme.integrator(case)}
+        particles = scheme.particles(run)
+    weights = None if particles is None else particles[1].copy()
     setup_time = time.perf_counter() - start
     compile_time = run.warm_up()
     log.info("set-up %.2f s, compile/load %.2f s, kernel rank %s (%s used)", setup_time,
@@ -89,11 +92,15 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     writer = None
     if output is not None:
         from .storage import SolutionWriter
-        writer = SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs)
+        writer = SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs,
+                                particle_weights=weights)
 
     def observe(stop, elapsed):
-        return {"t": stop, "risk": run.risk(), "free_energy": run.free_energy(),
-                "density": run.density.copy(), **run.diagnostics(), "wall_time": elapsed}
+        record = {"t": stop, "risk": run.risk(), "free_energy": run.free_energy(),
+                  "density": run.density.copy(), **run.diagnostics(), "wall_time": elapsed}
+        if weights is not None:
+            record["positions"] = scheme.particles(run)[0].copy()
+        return record
 
     done = drive(stops(times), set(times.tolist()), run.advance, observe,
                  Progress(float(times[-1]), "t", "ddsolver", TIME_BAR,
@@ -102,17 +109,20 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     attrs.update(run_time=done.run_time, status="complete")
     log.info("run %.2f s, %d steps (%d rejected)", done.run_time, run.steps,
              run.diagnostics()["rejected_steps"])
-    return solution_of(done.records, grid, case, attrs)
+    return solution_of(done.records, grid, case, attrs, weights)
 
 
-def solution_of(records: list[dict], grid, case: dict, attrs: dict) -> Solution:
+def solution_of(records: list[dict], grid, case: dict, attrs: dict,
+                weights: np.ndarray | None = None) -> Solution:
     """A :class:`Solution` from the drive loop's records (t, risk, free_energy, density and
-    diagnostics per snapshot)."""
-    fields = ("t", "risk", "free_energy", "density")
+    diagnostics per snapshot; positions too for a particle run of particle ``weights``)."""
+    fields = ("t", "risk", "free_energy", "density", "positions")
     diagnostics = {key: np.array([r[key] for r in records]) for key in records[0]
                    if key not in fields}
+    particles = (None if weights is None
+                 else (np.array([r["positions"] for r in records]), weights))
     return Solution(t=np.array([r["t"] for r in records]),
                     risk=np.array([r["risk"] for r in records]),
                     free_energy=np.array([r["free_energy"] for r in records]),
                     density=np.array([r["density"] for r in records]), grid=grid, case=case,
-                    diagnostics=diagnostics, attrs=attrs)
+                    diagnostics=diagnostics, attrs=attrs, particles=particles)

@@ -3,7 +3,9 @@
 
 The grid has one axis per coordinate (``min`` and ``max`` required, no natural boundaries), the
 initial law is one scalar law per coordinate (``kind = "product"``) or a density on the grid,
-and ``[network]`` holds the output scale α only.
+and ``[network]`` holds the output scale α only. Finite volumes (the default) solve every
+problem; the Lagrangian scheme (noiseless) needs point values of V and of U's features
+(``from_data``, ``from_lowrank``) and, on several coordinates, a product initial law.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .. import checks
+from ..errors import CaseError
 from .base import Model
 
 
@@ -20,7 +23,7 @@ class CustomModel(Model):
 
     kind = "custom"
     init_kinds = ("product", "density")
-    schemes = ("fv",)
+    schemes = ("fv", "lagrangian")
 
     @classmethod
     def check_data(cls, key, table, base_dir):
@@ -53,6 +56,20 @@ class CustomModel(Model):
                            "init": {"theta": {"kind": "normal", "mean": 0.2, "std": 0.25}},
                            "pde": {"grid": {"theta": {"min": -2.5, "max": 2.5, "cells": 64}},
                                    "snapshot_times": [0.0, 0.05, 0.1]}}}
+
+    def check(self, case):
+        """The Lagrangian scheme needs feature functions (not a dense kernel) and, on several
+        coordinates, particles of a product law (a density on cells is not sampled)."""
+        if case["pde"]["scheme"] != "lagrangian":
+            return
+        if self.problem.kind == "dense":
+            raise CaseError("pde.scheme: 'lagrangian' needs point values of U's features, which "
+                            "a problem given by from_dense (a kernel factored on the cell "
+                            "centres) has not; use 'fv', or give U by from_lowrank or from_data")
+        if case["init"]["kind"] == "density" and len(self.coords) > 1:
+            raise CaseError(f"init.kind: 'density' with pde.scheme = 'lagrangian' on "
+                            f"{len(self.coords)} coordinates is not sampled; give one scalar law "
+                            "per coordinate (kind = 'product') or use pde.scheme = 'fv'")
 
     def reduction(self, case, grid):
         return self.problem.reduction(grid, scale=self.network["scale"],

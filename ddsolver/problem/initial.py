@@ -242,18 +242,24 @@ class InitialLaw:
     def particles(self, n: int, grid: CartesianGrid | None = None):
         """(positions, weights) of particles of the law on ``grid``'s coordinates.
 
-        One coordinate (r): the quantiles at levels (i − ½)/n (the samples, or one particle for a
-        point mass). Several: the marginal quantiles u ↦ F⁻¹(u) of the 2^m ≥ n points of a
-        scrambled Sobol' sequence in [0, 1)^D (seed 0), so each coordinate alone is stratified
-        into 2^m equal-mass levels and the product law is integrated with quasi-Monte Carlo
-        accuracy. Point-mass laws (constant, discrete) are not sampled: the particles are the
-        tensor product of their atoms (with their weights) and the Sobol' points of the other
-        coordinates. When the law of a is symmetric about 0 the second half of the points mirrors
-        the first in a (levels 1 − u). Either way a law of a of mean 0 gives particles whose
-        network output α∫a σ dρ₀ is exactly 0, as for the law itself (the kernel regime's
-        expansion point)."""
+        One coordinate: the quantiles at levels (i − ½)/n of r (gaussian, density), or of the
+        coordinate's scalar law (product); the samples; one particle for a point mass (the atoms
+        of a constant or discrete scalar law, with their weights). Several: the marginal
+        quantiles u ↦ F⁻¹(u) of the 2^m ≥ n points of a scrambled Sobol' sequence in [0, 1)^D
+        (seed 0), so each coordinate alone is stratified into 2^m equal-mass levels and the
+        product law is integrated with quasi-Monte Carlo accuracy. Point-mass laws (constant,
+        discrete) are not sampled: the particles are the tensor product of their atoms (with
+        their weights) and the Sobol' points of the other coordinates. When the law of a is
+        symmetric about 0 the second half of the points mirrors the first in a (levels 1 − u).
+        Either way a law of a of mean 0 gives particles whose network output α∫a σ dρ₀ is
+        exactly 0, as for the law itself (the kernel regime's expansion point)."""
         if grid is not None and grid.ndim > 1:
             return self._sobol_particles(n, grid)
+        if self.kind == "product":
+            law = ScalarLaw(self.spec[grid.names[0]])
+            if law.kind in ("constant", "discrete"):
+                return law.atoms()
+            return law.quantile((np.arange(n) + 0.5) / n), np.full(n, 1.0 / n)
         kappa = self.spec.get("kappa")
         if self.kind == "point":
             return np.array([kappa]), np.ones(1)
@@ -281,17 +287,22 @@ class InitialLaw:
             spec["kind"] == "uniform" and spec["low"] == -spec["high"])
 
     def _sobol_particles(self, n: int, grid: CartesianGrid):
-        if self.kind != "gaussian":
-            raise CaseError(f"init.kind: {self.kind!r} on a {grid.ndim}-D grid; particles of "
-                            "several coordinates need kind = 'gaussian' (and scalar laws)")
+        """:meth:`particles` on several coordinates (init kinds gaussian and product)."""
+        if self.kind not in ("gaussian", "product"):
+            raise CaseError(f"init.kind: {self.kind!r} on a {grid.ndim}-D grid; the particles "
+                            "of the Lagrangian scheme on several coordinates need kind = "
+                            "'gaussian' or 'product' (one scalar law per coordinate)")
         atomic = [axis.name for axis in grid.axes if axis.name in self.spec
                   and self.spec[axis.name]["kind"] in ("constant", "discrete")]
         atoms = [ScalarLaw(self.spec[name]).atoms() for name in atomic]
         per_point = int(np.prod([values.size for values, _ in atoms]))
         smooth = [axis.name for axis in grid.axes if axis.name not in atomic]
-        count = 1 << max(int(np.ceil(np.log2(max(n / per_point, 1)))), 1)
-        levels = stats.qmc.Sobol(max(len(smooth), 1), scramble=True, seed=0).random(count)
-        if "a" in smooth and self._symmetric("a"):                  # pairs (±a, ϑ)
+        if not smooth:                                              # atoms only
+            count, levels = 1, np.empty((1, 0))
+        else:
+            count = 1 << max(int(np.ceil(np.log2(max(n / per_point, 1)))), 1)
+            levels = stats.qmc.Sobol(len(smooth), scramble=True, seed=0).random(count)
+        if self.kind == "gaussian" and "a" in smooth and self._symmetric("a"):   # pairs (±a, ϑ)
             k = smooth.index("a")
             levels[count // 2:] = levels[:count // 2]
             levels[count // 2:, k] = 1.0 - levels[:count // 2, k]

@@ -19,6 +19,7 @@ What a scheme provides:
 ``check``                its case checks (model, noise, integrator, grid), at ``normalize_case``
 ``integrator``           the time integrator a case runs with (``auto`` resolved)
 ``build``                (grid of the stored density, reduction, run) of a normalised case
+``particles``            (positions (n, D), weights) of a particle run, or None (a density)
 =======================  =======================================================================
 
 A run (:class:`Run`) is what the drive loop advances:
@@ -124,3 +125,9 @@ class Scheme(Registry):
     def build(cls, case: dict, model):
         """(grid of the stored density, reduction, run) of a normalised case."""
         raise NotImplementedError
+
+    @classmethod
+    def particles(cls, run) -> tuple[np.ndarray, np.ndarray] | None:
+        """(positions (n, D) in the grid's coordinates, weights (n,)) of a particle run, stored
+        with every snapshot; None for a scheme whose state is a density."""
+        return None

@@ -8,10 +8,13 @@ from ..grid import CartesianGrid
 from .base import Scheme
 from .fv import CELLS
 
+POSITIONS_BUDGET = 2**31     # bytes of particle positions a solve may keep (every snapshot)
+
 
 class Lagrangian(Scheme):
     """Quantile particles (1-D) or quasi-Monte Carlo particles (2-D, 3-D); the stored density is
-    their quantile interpolation (1-D) or multilinear deposit on the case's grid. ``auto`` is
+    their quantile interpolation (1-D) or multilinear deposit on the case's grid, and the
+    particles themselves are stored too (:meth:`particles`). ``auto`` is
     ``dopri5`` (compiled, tabulated kernel); ``dop853`` is the scipy twin (1-D). Each particle
     carries its start, the anchor of ``training.penalty = "anchored"``."""
 
@@ -38,11 +41,28 @@ class Lagrangian(Scheme):
         return "dopri5" if name == "auto" else name
 
     @classmethod
+    def check_memory(cls, case):
+        """Refuse, before anything is allocated, a run whose particle positions at every
+        snapshot (kept by ``solve``, streamed to HDF5) exceed POSITIONS_BUDGET bytes: about
+        snapshots × n × D × 8, n = ``pde.particles`` (rounded up to a power of two on several
+        coordinates)."""
+        pde = case["pde"]
+        dim = len(pde["grid"])
+        n = pde["particles"] if dim == 1 else 1 << max(int(pde["particles"] - 1).bit_length(), 1)
+        need = len(pde["snapshot_times"]) * n * dim * 8
+        if need > POSITIONS_BUDGET:
+            raise CaseError(f"pde.particles: {pde['particles']} particles at "
+                            f"{len(pde['snapshot_times'])} snapshots need {need / 2**30:.1f} GiB "
+                            f"for their positions, above {POSITIONS_BUDGET / 2**30:g} GiB; use "
+                            "fewer particles or snapshots")
+
+    @classmethod
     def build(cls, case, model):
         from ..problem.initial import InitialLaw
         from ..problem.schedule import Schedule
         from ..stepper.lagrangian import CompiledLagrangianRun, ScipyLagrangianRun
 
+        cls.check_memory(case)
         pde = case["pde"]
         grid = CartesianGrid.from_dict(pde["grid"])
         reduction = model.reduction(case, grid)
@@ -54,3 +74,8 @@ class Lagrangian(Scheme):
                      on_boundary=pde["on_boundary"],
                      anchored=case["training"]["penalty"] == "anchored")
         return grid, reduction, run
+
+    @classmethod
+    def particles(cls, run):
+        """The run's particles θ_i (n, D) and masses w_i: ρ_t = Σ_i w_i δ_{θ_i}."""
+        return run.x, run.weights

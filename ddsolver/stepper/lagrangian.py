@@ -61,8 +61,8 @@ from .spline import SplineTable, spline_contract, spline_moments, spline_numpy
 # nodes on [0, 1.25 r_max]): relative error 1.5e-10 in g and 1.1e-7 in g' where the particles
 # are (r > 0.5), 3.6e-9 and 2e-6 at r ≈ 0.1; risk to t = 200 within 1e-7 of a quintic-Hermite
 # table with exact derivatives. 2-D (validation/awb_relu.toml): the risk moves by 1.2e-6 when
-# 48 nodes per width become 192.
-TABLE_CELLS = {1: 2048, 2: 48}
+# 48 nodes per width become 192. 3-D (custom problems): 32.
+TABLE_CELLS = {1: 2048, 2: 48, 3: 32}
 MARGIN = 0.25
 MAX_STEPS = 10**7
 DEAD_FACTOR = 10.0   # dead radius / the largest one-component error the error norm lets through

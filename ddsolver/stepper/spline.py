@@ -13,7 +13,7 @@ S and O(h³) in S'. In D dimensions the coefficients are the 1-D solve applied a
 (array index j + k holds c_{j+k−1}); ∂_a S replaces B_{k_a} by B'_{k_a}/h_a. Outside the nodes
 the end cells' polynomials are extended. Many functions S_f share the nodes (the last axis of
 the coefficients); what the Lagrangian scheme needs of them at n points x_i is two
-contractions, each one pass over the 4^D coefficient rows of every point's cell (D ≤ 2; the
+contractions, each one pass over the 4^D coefficient rows of every point's cell (D ≤ 3; the
 last axis, of unit stride, innermost):
 :func:`spline_moments` Σ_i m_i S_f(x_i), and :func:`spline_contract` Σ_f m_f S_f(x_i) with its
 gradient. :func:`spline_numpy` (all S_f and ∇S_f at the points, any D) is their plain-numpy
@@ -132,8 +132,8 @@ def dot4(w, p):
 
 @njit(cache=True, fastmath=True)
 def spline_moments(points, masses, coefficients, lo, h, cells, strides, out):
-    """out[f] = Σ_i m_i S_f(x_i) at the points (n, D ≤ 2): the last axis (unit stride) by
-    :func:`along`, then for D = 2 the four rows of axis 0."""
+    """out[f] = Σ_i m_i S_f(x_i) at the points (n, D ≤ 3): the last axis (unit stride) by
+    :func:`along`, then for D = 2 the four rows of axis 0, for D = 3 the 4 × 4 of axes 0, 1."""
     out[:] = 0.0
     z = points.shape[1] - 1
     lo_z, inverse_z, last_z = lo[z], 1.0 / h[z], cells[z] - 1
@@ -148,6 +148,18 @@ def spline_moments(points, masses, coefficients, lo, h, cells, strides, out):
         j0, t0 = cell(points[i, 0], lo_0, inverse_0, last_0)
         b = cubic_weights(t0)
         row = j0 * stride + j
+        if z == 2:                                  # D = 3: the 4 × 4 rows of axes 0 and 1
+            j1, t1 = cell(points[i, 1], lo[1], 1.0 / h[1], cells[1] - 1)
+            c = cubic_weights(t1)
+            row += j1 * strides[1]
+            for f in range(out.size):
+                total = 0.0
+                for k in range(4):
+                    for m in range(4):
+                        total += b[k] * c[m] * along(coefficients,
+                                                     row + k * stride + m * strides[1], f, w)
+                out[f] += masses[i] * total
+            continue
         for f in range(out.size):
             out[f] += masses[i] * (b[0] * along(coefficients, row, f, w)
                                    + b[1] * along(coefficients, row + stride, f, w)
@@ -158,7 +170,7 @@ def spline_moments(points, masses, coefficients, lo, h, cells, strides, out):
 @njit(cache=True, fastmath=True)
 def spline_contract(points, moments, coefficients, lo, h, cells, strides, values, grads):
     """values[i] = Σ_f m_f S_f(x_i) and grads[i, a] = Σ_f m_f ∂_a S_f(x_i) at the points
-    (n, D ≤ 2): products over f per coefficient row (:func:`row_products`), then the basis
+    (n, D ≤ 3): products over f per coefficient row (:func:`row_products`), then the basis
     weights."""
     z = points.shape[1] - 1
     lo_z, inverse_z, last_z = lo[z], 1.0 / h[z], cells[z] - 1
@@ -175,12 +187,27 @@ def spline_contract(points, moments, coefficients, lo, h, cells, strides, values
         b, db = cubic_weights(t0), cubic_slopes(t0, inverse_0)
         row = j0 * stride + j
         value = grad0 = grad_z = 0.0
-        for k in range(4):
-            p = row_products(coefficients, row + k * stride, moments)
-            v = dot4(w, p)
-            value += b[k] * v
-            grad0 += db[k] * v
-            grad_z += b[k] * dot4(d, p)
+        if z == 2:                                  # D = 3: the 4 × 4 rows of axes 0 and 1
+            j1, t1 = cell(points[i, 1], lo[1], 1.0 / h[1], cells[1] - 1)
+            c, dc = cubic_weights(t1), cubic_slopes(t1, 1.0 / h[1])
+            row += j1 * strides[1]
+            grad1 = 0.0
+            for k in range(4):
+                for m in range(4):
+                    p = row_products(coefficients, row + k * stride + m * strides[1], moments)
+                    v = dot4(w, p)
+                    value += b[k] * c[m] * v
+                    grad0 += db[k] * c[m] * v
+                    grad1 += b[k] * dc[m] * v
+                    grad_z += b[k] * c[m] * dot4(d, p)
+            grads[i, 1] = grad1
+        else:
+            for k in range(4):
+                p = row_products(coefficients, row + k * stride, moments)
+                v = dot4(w, p)
+                value += b[k] * v
+                grad0 += db[k] * v
+                grad_z += b[k] * dot4(d, p)
         values[i] = value
         grads[i, 0] = grad0
         grads[i, z] = grad_z

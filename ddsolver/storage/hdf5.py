@@ -19,6 +19,9 @@ from .stream import StreamWriter, complete_snapshots, diagnostics_of
 
 FORMAT = "ddsolver.solution"
 FORMAT_VERSION = 1
+# /particles/positions: one chunk per snapshot (a snapshot is written, and usually read, whole);
+# byte shuffle + gzip level 1 (float64 positions compress little: see docs/hdf5-format.md)
+POSITION_STORAGE = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 
 
 class SolutionWriter(StreamWriter):
@@ -37,11 +40,24 @@ class SolutionWriter(StreamWriter):
     FORMAT_VERSION = FORMAT_VERSION
 
     def __init__(self, path, grid: CartesianGrid, case: dict, *, overwrite: bool = False,
-                 attrs: dict | None = None):
+                 attrs: dict | None = None, particle_weights=None):
+        """``particle_weights`` (n,): a particle run, whose weights are stored once in
+        ``/particles/weights`` and whose positions (n, grid.ndim) :meth:`append` takes at every
+        snapshot into ``/particles/positions``."""
         super().__init__(path, case, header={"grid": json.dumps(grid.to_dict())},
                          overwrite=overwrite, attrs=attrs)
         self.grid = grid
         f = self._file
+        self.particles = None
+        if particle_weights is not None:
+            weights = np.asarray(particle_weights, dtype=float)
+            f.create_dataset("particles/weights", data=weights).attrs["description"] = (
+                "mass of every particle (sum 1)")
+            self.particles = (weights.size, grid.ndim)
+            positions = self._series("particles/positions", self.particles,
+                                     "position of every particle in the grid coordinates",
+                                     labels=("particle", "coordinate"), **POSITION_STORAGE)
+            positions.attrs["coords"] = list(grid.names)
         self._series("risk", (), "population risk R(rho_t)")
         self._series("free_energy", (), "free energy F(rho_t) = R/(2 alpha^2) + (lambda/2) "
                      "int |theta|^2 drho + (1/beta) int rho log rho")
@@ -55,26 +71,43 @@ class SolutionWriter(StreamWriter):
             density.dims[i].attach_scale(centres)
 
     def append(self, t: float, risk: float, density: np.ndarray, free_energy: float,
-               **diagnostics) -> None:
-        """Write one snapshot (t = inf for a stationary state) and flush it to disk."""
+               positions: np.ndarray | None = None, **diagnostics) -> None:
+        """Write one snapshot (t = inf for a stationary state) and flush it to disk; a particle
+        run (``particle_weights`` given) also gives the ``positions`` (n, grid.ndim)."""
         density = np.asarray(density, dtype=float)
         if density.shape != self.grid.shape:
             raise ValueError(f"density has shape {density.shape}, the grid {self.grid.shape}")
-        self._write({"t": t, "risk": risk, "density": density, "free_energy": free_energy},
-                    diagnostics)
+        values = {"t": t, "risk": risk, "density": density, "free_energy": free_energy}
+        if (positions is None) != (self.particles is None):
+            raise ValueError("positions are written exactly when the writer was given "
+                             "particle_weights")
+        if positions is not None:
+            positions = np.asarray(positions, dtype=float)
+            if positions.shape != self.particles:
+                raise ValueError(f"positions have shape {positions.shape}, the particles "
+                                 f"{self.particles}")
+            values["particles/positions"] = positions
+        self._write(values, diagnostics)
 
 
 def read_solution(f: h5py.File, attrs: dict) -> Solution:
     """Every complete snapshot of an open solution file whose root ``attrs`` were checked
-    (``free_energy`` None for files written before ``/free_energy`` was stored)."""
+    (``free_energy`` None for files written before ``/free_energy`` was stored; ``particles``
+    None for files without ``/particles``: other schemes, older files)."""
     grid = CartesianGrid.from_dict(json.loads(attrs.pop("grid")))
     case = case_from_json(attrs.pop("case"))
     series = {"t": f["t"], "risk": f["risk"], "density": f["density"], **diagnostics_of(f)}
     if "free_energy" in f:
         series["free_energy"] = f["free_energy"]
+    if "particles" in f:
+        series["particles/positions"] = f["particles/positions"]
     data = complete_snapshots(series)
+    particles = None
+    if "particles" in f:
+        particles = (data.pop("particles/positions"), f["particles/weights"][:])
     return Solution(t=data.pop("t"), risk=data.pop("risk"), density=data.pop("density"),
-                    free_energy=data.pop("free_energy", None), grid=grid, case=case,
+                    free_energy=data.pop("free_energy", None), particles=particles,
+                    grid=grid, case=case,
                     diagnostics={k.split("/", 1)[1]: v for k, v in data.items()}, attrs=attrs,
                     certificates=read_certificates(f))
 

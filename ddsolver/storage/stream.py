@@ -71,11 +71,12 @@ class StreamWriter:
         f.create_group("diagnostics")
 
     def _series(self, name: str, shape: tuple, description: str, dtype="f8",
-                labels: tuple = ()) -> h5py.Dataset:
+                labels: tuple = (), **storage) -> h5py.Dataset:
         """An empty dataset growing along time, with /t attached to its first axis and
-        ``labels`` on the others."""
+        ``labels`` on the others; ``storage``: h5py filter options (compression, shuffle)."""
         ds = self._file.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape),
-                                       chunks=(1, *shape) if shape else (64,), dtype=dtype)
+                                       chunks=(1, *shape) if shape else (64,), dtype=dtype,
+                                       **storage)
         ds.attrs["description"] = description
         if name != "t":
             ds.dims[0].attach_scale(self._file["t"])
