@@ -1,4 +1,4 @@
-"""Uniform cell-centred grids on boxes in 1 to 3 dimensions.
+"""Uniform cell-centred grids on boxes in 1 to 4 dimensions (finite volumes: at most 3).
 
 A grid is a product of :class:`Axis` objects; cell j of an axis is [edge_j, edge_{j+1}] with
 centre (edge_j + edge_{j+1})/2. Densities on a grid are arrays of shape ``grid.shape`` holding
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_DIM = 3
+MAX_DIM = 4        # axes of a grid (4: the Lagrangian scheme's stored density)
+PADDED_DIM = 3     # axes of the finite-volume kernels' layout: the most finite volumes solve
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Axis:
 
 @dataclass(frozen=True)
 class CartesianGrid:
-    """Tensor product of 1 to 3 uniform axes."""
+    """Tensor product of 1 to MAX_DIM uniform axes."""
 
     axes: tuple[Axis, ...]
 
@@ -97,12 +98,17 @@ class CartesianGrid:
         return tuple(np.meshgrid(*(a.centres for a in self.axes), indexing="ij"))
 
     def padded_shape(self) -> tuple[int, int, int]:
-        """``self.shape`` padded with trailing 1s to three axes (the layout of the kernels)."""
-        return tuple(self.shape) + (1,) * (MAX_DIM - self.ndim)
+        """``self.shape`` padded with trailing 1s to PADDED_DIM axes (the layout of the
+        finite-volume kernels; a grid of more axes is refused)."""
+        if self.ndim > PADDED_DIM:
+            raise ValueError(f"finite volumes solve grids of at most {PADDED_DIM} axes, not "
+                             f"{self.ndim}")
+        return tuple(self.shape) + (1,) * (PADDED_DIM - self.ndim)
 
     def padded_spacing(self) -> np.ndarray:
-        """Spacings padded with 1.0 to three axes (unused axes have a single cell, no faces)."""
-        return np.concatenate([self.spacing, np.ones(MAX_DIM - self.ndim)])
+        """Spacings padded with 1.0 to PADDED_DIM axes (unused axes have a single cell, no
+        faces)."""
+        return np.concatenate([self.spacing, np.ones(PADDED_DIM - self.ndim)])
 
     def mass(self, density: np.ndarray) -> float:
         return float(density.sum() * self.cell_volume)

@@ -34,7 +34,7 @@ import scipy.linalg
 
 from ..errors import CaseError
 from ..grid import CartesianGrid
-from ..grid.cartesian import MAX_DIM
+from ..grid.cartesian import PADDED_DIM as MAX_DIM
 from ..reduction.base import Reduction
 
 DENSE_MATRICES = 2          # Ū (factored in place by LAPACK) + its eigenvectors; see from_dense

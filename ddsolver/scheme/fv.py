@@ -8,11 +8,13 @@ import math
 
 from ..errors import CaseError
 from ..grid import CartesianGrid
+from ..grid.cartesian import PADDED_DIM
 from .base import Scheme
 
 IMPLICIT = ("semi_implicit", "mprk22")   # the noisy-only, linearly implicit integrators
 STIFF_PECLET = 1.0      # auto: mprk22 when β h / 2 ≤ this (FiniteVolumes.integrator)
-CELLS = {1: 3200, 2: 200, 3: 64}        # default cells per axis, by grid dimension
+# default cells per axis, by grid dimension (4-D: the Lagrangian scheme's stored density only)
+CELLS = {1: 3200, 2: 200, 3: 64, 4: 24}
 
 
 def open_ends(grid: CartesianGrid, radial: tuple[str, ...]) -> list[tuple[int, int]]:
@@ -35,6 +37,10 @@ class FiniteVolumes(Scheme):
 
     @classmethod
     def check(cls, key, pde, model, training):
+        if len(model.coords) > PADDED_DIM:
+            raise CaseError(f"{key}.scheme: 'fv' solves grids of at most {PADDED_DIM} axes, not "
+                            f"the {len(model.coords)} of {model.coords} (docs/numerics.md §10: "
+                            "4-D finite volumes would cost hours); use 'lagrangian'")
         super().check(key, pde, model, training)
         if pde["integrator"] in IMPLICIT and math.isinf(training["beta"]):
             raise CaseError(f"{key}.integrator: {pde['integrator']!r} needs training.beta < inf "

@@ -49,7 +49,7 @@ import numpy as np
 from numba import njit
 from scipy.integrate import RK45, solve_ivp
 
-from ..errors import NumericalError
+from ..errors import CaseError, NumericalError
 from ..grid import CartesianGrid
 from ..operator.lowrank import compression_basis
 from ..problem.initial import deposit, quantile_density
@@ -61,8 +61,12 @@ from .spline import SplineTable, spline_contract, spline_moments, spline_numpy
 # nodes on [0, 1.25 r_max]): relative error 1.5e-10 in g and 1.1e-7 in g' where the particles
 # are (r > 0.5), 3.6e-9 and 2e-6 at r ≈ 0.1; risk to t = 200 within 1e-7 of a quintic-Hermite
 # table with exact derivatives. 2-D (validation/awb_relu.toml): the risk moves by 1.2e-6 when
-# 48 nodes per width become 192. 3-D (custom problems): 32.
+# 48 nodes per width become 192.
+# 3-D ((b, r1, r2) of awb units on anisotropic data, custom problems): at most 32 per width, fewer (down to
+# MIN_TABLE_CELLS) while the table would exceed TABLE_BUDGET bytes (LagrangianRun.table_cells).
 TABLE_CELLS = {1: 2048, 2: 48, 3: 32}
+MIN_TABLE_CELLS = 12
+TABLE_BUDGET = 2**30
 MARGIN = 0.25
 MAX_STEPS = 10**7
 DEAD_FACTOR = 10.0   # dead radius / the largest one-component error the error norm lets through
@@ -290,15 +294,44 @@ class LagrangianRun:
     def mirror_names(self):
         return {axis.name for axis, m in zip(self.axes, self.mirror) if m}
 
-    def _compress(self):
-        """Uniform table nodes on every tabulated axis (TABLE_CELLS per grid width) and the
-        compression Q on them (the identity for ``kernel_tol`` None)."""
-        cells = TABLE_CELLS[len(self.axes)]
-        self.nodes = []
+    def _nodes(self, cells):
+        """Uniform nodes on every tabulated axis, ``cells`` per grid width, over its box."""
+        nodes = []
         for axis in self.axes:
             lo, hi = self._box(axis, self.reach)
             spacing = (axis.hi - axis.lo) / cells
-            self.nodes.append(lo + spacing * np.arange(int(np.ceil((hi - lo) / spacing)) + 1))
+            nodes.append(lo + spacing * np.arange(int(np.ceil((hi - lo) / spacing)) + 1))
+        return nodes
+
+    def table_bytes(self, cells) -> int:
+        """Peak bytes of the table at ``cells`` per grid width: the K = ``inner.rank`` features
+        at the N nodes, then the values and the spline coefficients (with the solve's copy) of
+        at most K + 1 functions: 8 [N K + 3 (K + 1) Π (n_a + 3)]."""
+        sizes = np.array([x.size for x in self._nodes(cells)])
+        rank = self.inner.rank
+        return int(8 * (np.prod(sizes) * rank + 3 * (rank + 1) * np.prod(sizes + 3)))
+
+    def table_cells(self) -> int:
+        """Table cells per grid width: TABLE_CELLS of the tabulated dimension, or in 3-D the most
+        (≥ MIN_TABLE_CELLS) whose table fits in TABLE_BUDGET; CaseError if none does."""
+        dim = len(self.axes)
+        if dim < 3:
+            return TABLE_CELLS[dim]
+        for cells in range(TABLE_CELLS[dim], MIN_TABLE_CELLS - 1, -4):
+            if self.table_bytes(cells) <= TABLE_BUDGET:
+                return cells
+        names = ", ".join(axis.name for axis in self.axes)
+        raise CaseError(
+            f"pde.kernel_tol: the Lagrangian kernel table of ({names}) needs "
+            f"{self.table_bytes(MIN_TABLE_CELLS) / 2**20:.0f} MiB for {self.inner.rank} features "
+            f"at {MIN_TABLE_CELLS} nodes per grid width, above {TABLE_BUDGET / 2**20:.0f} MiB; "
+            "use pde.kernel_dim = inf, a larger pde.kernel_tol or a narrower pde.grid")
+
+    def _compress(self):
+        """Uniform table nodes on every tabulated axis (:meth:`table_cells` per grid width) and
+        the compression Q on them (the identity for ``kernel_tol`` None)."""
+        self.cells = self.table_cells()
+        self.nodes = self._nodes(self.cells)
         mesh = [m.ravel() for m in np.meshgrid(*self.nodes, indexing="ij")]
         self.node_features = self.inner.features(*mesh)
         self.mix = (np.eye(self.node_features.shape[0]) if self.kernel_tol is None

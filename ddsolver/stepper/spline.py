@@ -13,7 +13,7 @@ S and O(h³) in S'. In D dimensions the coefficients are the 1-D solve applied a
 (array index j + k holds c_{j+k−1}); ∂_a S replaces B_{k_a} by B'_{k_a}/h_a. Outside the nodes
 the end cells' polynomials are extended. Many functions S_f share the nodes (the last axis of
 the coefficients); what the Lagrangian scheme needs of them at n points x_i is two
-contractions, each one pass over the 4^D coefficient rows of every point's cell (D ≤ 3; the
+contractions, each one pass over the 4^D coefficient rows of every point's cell (any D; the
 last axis, of unit stride, innermost):
 :func:`spline_moments` Σ_i m_i S_f(x_i), and :func:`spline_contract` Σ_f m_f S_f(x_i) with its
 gradient. :func:`spline_numpy` (all S_f and ∇S_f at the points, any D) is their plain-numpy
@@ -130,86 +130,92 @@ def dot4(w, p):
     return w[0] * p[0] + w[1] * p[1] + w[2] * p[2] + w[3] * p[3]
 
 
+@njit(cache=True, fastmath=True, inline="always")
+def leading_cell(x, lo, h, cells, strides, weights, slopes):
+    """The first coefficient row Σ_a j_a stride_a of the cell of the point x (D,) over the
+    leading axes a < D − 1, and in place weights[a] = B_k(t_a), slopes[a] = B'_k(t_a)/h_a
+    (k = 0 … 3) there (``slopes`` of size 0: not computed)."""
+    row = 0
+    for a in range(x.size - 1):
+        inverse = 1.0 / h[a]
+        j, t = cell(x[a], lo[a], inverse, cells[a] - 1)
+        row += j * strides[a]
+        weights[a, 0], weights[a, 1], weights[a, 2], weights[a, 3] = cubic_weights(t)
+        if slopes.size:
+            slopes[a, 0], slopes[a, 1], slopes[a, 2], slopes[a, 3] = cubic_slopes(t, inverse)
+    return row
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def leading_offset(combo, weights, strides, picks):
+    """For combo = Σ_a k_a 4^(L−1−a) over the L leading axes: picks[a] = k_a, and
+    (Σ_a k_a stride_a, Π_a B_{k_a}(t_a))."""
+    offset, factor = 0, 1.0
+    for a in range(weights.shape[0] - 1, -1, -1):
+        k = combo % 4
+        combo //= 4
+        picks[a] = k
+        offset += k * strides[a]
+        factor *= weights[a, k]
+    return offset, factor
+
+
 @njit(cache=True, fastmath=True)
 def spline_moments(points, masses, coefficients, lo, h, cells, strides, out):
-    """out[f] = Σ_i m_i S_f(x_i) at the points (n, D ≤ 3): the last axis (unit stride) by
-    :func:`along`, then for D = 2 the four rows of axis 0, for D = 3 the 4 × 4 of axes 0, 1."""
+    """out[f] = Σ_i m_i S_f(x_i) at the points (n, D): for each of the 4^(D−1) coefficient
+    rows of the leading axes, the last axis (unit stride) by :func:`along`."""
     out[:] = 0.0
     z = points.shape[1] - 1
-    lo_z, inverse_z, last_z = lo[z], 1.0 / h[z], cells[z] - 1
-    lo_0, inverse_0, last_0, stride = lo[0], 1.0 / h[0], cells[0] - 1, strides[0]
+    weights, none, picks = np.empty((z, 4)), np.empty((0, 4)), np.empty(z, np.int64)
+    combos = 4 ** z
     for i in range(points.shape[0]):
-        j, t = cell(points[i, z], lo_z, inverse_z, last_z)
+        j, t = cell(points[i, z], lo[z], 1.0 / h[z], cells[z] - 1)
         w = cubic_weights(t)
         if z == 0:
             for f in range(out.size):
                 out[f] += masses[i] * along(coefficients, j, f, w)
             continue
-        j0, t0 = cell(points[i, 0], lo_0, inverse_0, last_0)
-        b = cubic_weights(t0)
-        row = j0 * stride + j
-        if z == 2:                                  # D = 3: the 4 × 4 rows of axes 0 and 1
-            j1, t1 = cell(points[i, 1], lo[1], 1.0 / h[1], cells[1] - 1)
-            c = cubic_weights(t1)
-            row += j1 * strides[1]
+        row = j + leading_cell(points[i], lo, h, cells, strides, weights, none)
+        for combo in range(combos):
+            offset, factor = leading_offset(combo, weights, strides, picks)
+            factor *= masses[i]
             for f in range(out.size):
-                total = 0.0
-                for k in range(4):
-                    for m in range(4):
-                        total += b[k] * c[m] * along(coefficients,
-                                                     row + k * stride + m * strides[1], f, w)
-                out[f] += masses[i] * total
-            continue
-        for f in range(out.size):
-            out[f] += masses[i] * (b[0] * along(coefficients, row, f, w)
-                                   + b[1] * along(coefficients, row + stride, f, w)
-                                   + b[2] * along(coefficients, row + 2 * stride, f, w)
-                                   + b[3] * along(coefficients, row + 3 * stride, f, w))
+                out[f] += factor * along(coefficients, row + offset, f, w)
 
 
 @njit(cache=True, fastmath=True)
 def spline_contract(points, moments, coefficients, lo, h, cells, strides, values, grads):
     """values[i] = Σ_f m_f S_f(x_i) and grads[i, a] = Σ_f m_f ∂_a S_f(x_i) at the points
-    (n, D ≤ 3): products over f per coefficient row (:func:`row_products`), then the basis
-    weights."""
+    (n, D): products over f per coefficient row of the leading axes (:func:`row_products`),
+    then the basis weights (∂_a: B'_{k_a}/h_a in place of B_{k_a})."""
     z = points.shape[1] - 1
-    lo_z, inverse_z, last_z = lo[z], 1.0 / h[z], cells[z] - 1
-    lo_0, inverse_0, last_0, stride = lo[0], 1.0 / h[0], cells[0] - 1, strides[0]
+    weights, slopes, picks = np.empty((z, 4)), np.empty((z, 4)), np.empty(z, np.int64)
+    combos, inverse_z = 4 ** z, 1.0 / h[z]
     for i in range(points.shape[0]):
-        j, t = cell(points[i, z], lo_z, inverse_z, last_z)
+        j, t = cell(points[i, z], lo[z], inverse_z, cells[z] - 1)
         w, d = cubic_weights(t), cubic_slopes(t, inverse_z)
         if z == 0:
             p = row_products(coefficients, j, moments)
             values[i] = dot4(w, p)
             grads[i, 0] = dot4(d, p)
             continue
-        j0, t0 = cell(points[i, 0], lo_0, inverse_0, last_0)
-        b, db = cubic_weights(t0), cubic_slopes(t0, inverse_0)
-        row = j0 * stride + j
-        value = grad0 = grad_z = 0.0
-        if z == 2:                                  # D = 3: the 4 × 4 rows of axes 0 and 1
-            j1, t1 = cell(points[i, 1], lo[1], 1.0 / h[1], cells[1] - 1)
-            c, dc = cubic_weights(t1), cubic_slopes(t1, 1.0 / h[1])
-            row += j1 * strides[1]
-            grad1 = 0.0
-            for k in range(4):
-                for m in range(4):
-                    p = row_products(coefficients, row + k * stride + m * strides[1], moments)
-                    v = dot4(w, p)
-                    value += b[k] * c[m] * v
-                    grad0 += db[k] * c[m] * v
-                    grad1 += b[k] * dc[m] * v
-                    grad_z += b[k] * c[m] * dot4(d, p)
-            grads[i, 1] = grad1
-        else:
-            for k in range(4):
-                p = row_products(coefficients, row + k * stride, moments)
-                v = dot4(w, p)
-                value += b[k] * v
-                grad0 += db[k] * v
-                grad_z += b[k] * dot4(d, p)
+        row = j + leading_cell(points[i], lo, h, cells, strides, weights, slopes)
+        value = grad_z = 0.0
+        for a in range(z):
+            grads[i, a] = 0.0
+        for combo in range(combos):
+            offset, factor = leading_offset(combo, weights, strides, picks)
+            p = row_products(coefficients, row + offset, moments)
+            v = dot4(w, p)
+            value += factor * v
+            grad_z += factor * dot4(d, p)
+            for a in range(z):
+                others = slopes[a, picks[a]] * v
+                for b in range(z):
+                    if b != a:
+                        others *= weights[b, picks[b]]
+                grads[i, a] += others
         values[i] = value
-        grads[i, 0] = grad0
         grads[i, z] = grad_z
 
 

@@ -19,6 +19,7 @@ from ddsolver.model.anisotropic import AnisotropicModel
 from ddsolver.model.isotropic import IsotropicModel
 from ddsolver.problem.initial import InitialLaw, deposit, quantile_density
 from ddsolver.solve import build_run
+from ddsolver.stepper import lagrangian
 from ddsolver.stepper.lagrangian import (
     CompiledLagrangianRun,
     lagrangian_velocity,
@@ -46,7 +47,7 @@ def example_case(model, unit, t_final=0.5, training=None, **pde):
 
 
 MULTI_D = [(IsotropicModel, "aw"), (IsotropicModel, "awb"), (AnisotropicModel, "w"),
-           (AnisotropicModel, "aw")]
+           (AnisotropicModel, "aw"), (AnisotropicModel, "awb")]
 ANCHORED = {"lambda": 0.3, "penalty": "anchored"}
 
 
@@ -120,6 +121,54 @@ def test_table_matches_point_values_2d():
         shift = np.eye(2)[k] * step
         slope = (exact(inner + shift) - exact(inner - shift)) / (2 * step)
         assert np.abs(grads[:, k] - slope).max() <= 5e-3 * np.abs(slope).max()
+
+
+def test_table_matches_point_values_3d():
+    """(b, r1, r2) of awb units on anisotropic data (d = ∞ kernel), 32 nodes per grid width:
+    values against the reduction, gradients against central differences of it."""
+    case = example_case(AnisotropicModel, "awb", particles=10)
+    _, red, run = build_run(case)
+    assert run.cells == lagrangian.TABLE_CELLS[3] and run.nodes[0][0] < -2.0
+    inner = np.random.default_rng(4).uniform([-2.0, 0.2, 0.2], [2.0, 3.0, 3.0], (2000, 3))
+    values, grads = spline_numpy(inner, *run.table.args)
+
+    def exact(points):
+        return np.vstack([red.inner.v(*points.T)[None],
+                          run.mix @ red.inner.features(*points.T)]).T
+
+    scale = np.abs(exact(inner)).max()
+    assert np.abs(values - exact(inner)).max() <= 5e-4 * scale
+    step = 1e-5
+    for k in range(3):
+        shift = np.eye(3)[k] * step
+        slope = (exact(inner + shift) - exact(inner - shift)) / (2 * step)
+        assert np.abs(grads[:, k] - slope).max() <= 1e-2 * np.abs(slope).max()
+
+
+def test_table_shrinks_to_its_budget_and_is_refused_beyond(monkeypatch):
+    """In 3-D the table takes the most cells per width whose peak memory fits TABLE_BUDGET, and a
+    case whose table fits at no allowed width is refused before any step."""
+    case = example_case(AnisotropicModel, "awb", particles=10, kernel_dim=10, kernel_tol=1e-3)
+    _, _, run = build_run(case)
+    need = run.table_bytes(20)
+    assert run.table_bytes(16) < need < run.table_bytes(24)
+    monkeypatch.setattr(lagrangian, "TABLE_BUDGET", need)
+    _, _, run = build_run(case)
+    assert run.cells == 20
+    monkeypatch.setattr(lagrangian, "TABLE_BUDGET", run.table_bytes(lagrangian.MIN_TABLE_CELLS)
+                        - 1)
+    with pytest.raises(CaseError, match=r"pde.kernel_tol: the Lagrangian kernel table of \(b, "
+                                        r"r1, r2\) needs .* MiB for \d+ features at 12 nodes"):
+        build_run(case)
+
+
+def test_finite_volumes_refuse_four_axes():
+    case = AnisotropicModel.examples()["awb"]
+    case["pde"]["scheme"] = "fv"
+    with pytest.raises(CaseError, match=r"pde.scheme: 'fv' solves grids of at most 3 axes, not "
+                                        r"the 4 of \('a', 'b', 'r1', 'r2'\)"):
+        normalize_case(case)
+    assert normalize_case(AnisotropicModel.examples()["awb"])["pde"]["scheme"] == "lagrangian"
 
 
 def test_compression_keeps_the_kernel_to_kernel_tol(make_case):

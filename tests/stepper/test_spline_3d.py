@@ -23,6 +23,6 @@ def test_compiled_contractions_match_the_twin_in_3d():
     contracted, slopes = np.empty(60), np.empty((60, 3))
     spline_contract(points, moments, *tab.args, contracted, slopes)
     np.testing.assert_allclose(contracted, values @ moments, rtol=1e-11, atol=1e-11)
-    np.testing.assert_allclose(slopes, grads @ moments, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(slopes, grads @ moments, rtol=1e-10, atol=1e-10)
     # the cubic x2³ is reproduced exactly (not-a-knot splines are exact on cubics)
     np.testing.assert_allclose(values[:, 2], points[:, 2] ** 3, rtol=1e-10, atol=1e-10)
