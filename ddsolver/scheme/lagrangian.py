@@ -12,7 +12,7 @@ POSITIONS_BUDGET = 2**31     # bytes of particle positions a solve may keep (eve
 
 
 class Lagrangian(Scheme):
-    """Quantile particles (1-D) or quasi-Monte Carlo particles (2-D, 3-D); the stored density is
+    """Quantile particles (1-D) or quasi-Monte Carlo particles (2-D to 4-D); the stored density is
     their quantile interpolation (1-D) or multilinear deposit on the case's grid, and the
     particles themselves are stored too (:meth:`particles`). ``auto`` is
     ``dopri5`` (compiled, tabulated kernel); ``dop853`` is the scipy twin (1-D). Each particle
