@@ -18,8 +18,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _gallery import command_line, figure, print_table, read_toml, run_sgd, save, variant
-from _gallery import validation_rows
+from _gallery import (
+    command_line,
+    figure,
+    print_table,
+    read_toml,
+    run_sgd,
+    save,
+    validation_rows,
+    variant,
+)
 
 import ddsolver
 
@@ -47,8 +55,9 @@ def plot(dd, dd_inf, runs, show, path: Path) -> None:
         ax.plot(centres, dd.marginal("r")[k], "C0", label="DD, d = 40 kernel")
         ax.plot(centres, dd_inf.marginal("r")[k], "C3--", lw=1, label="DD, d = ∞ kernel")
         outer = dd.marginal("r")[k][centres >= SPLIT[0]].max()
+        collapsed = masses(edges, dd.marginal("r")[k])[0]
         ax.set(xlim=(0, top), ylim=(0, 1.3 * outer), xlabel="r = |w|", ylabel="density",
-               title=f"t = {t:g}: mass at r < {SPLIT[0]:g}: DD {masses(edges, dd.marginal('r')[k])[0]:.3f}, "
+               title=f"t = {t:g}: mass at r < {SPLIT[0]:g}: DD {collapsed:.3f}, "
                      f"SGD {np.mean(r < SPLIT[0]):.3f}")
     panels[0].legend(fontsize="small")
     ax = axes[1, 1]

@@ -21,8 +21,16 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _gallery import command_line, figure, print_table, read_toml, run_sgd, save, variant
-from _gallery import validation_rows
+from _gallery import (
+    command_line,
+    figure,
+    print_table,
+    read_toml,
+    run_sgd,
+    save,
+    validation_rows,
+    variant,
+)
 
 import ddsolver
 from ddsolver.case import normalize_case
@@ -49,7 +57,7 @@ def plot(results: dict, minimum, wells, path: Path) -> None:
            title="single-radius risk: two wells")
     ax.legend(fontsize="small")
     edges, centres = minimum.grid.axis("r").edges, minimum.grid.axis("r").centres
-    for (start, res), colour in zip(results.items(), ("C3", "C0")):
+    for res, colour in zip(results.values(), ("C3", "C0")):
         dd, runs, cert = res["dd"], res["runs"], res["certificates"]
         risk = np.array([run.risk for run in runs])
         axes[0, 1].plot(dd.t, dd.risk, color=colour, label=f"DD, κ = {res['kappa']:g}")
