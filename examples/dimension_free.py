@@ -97,10 +97,8 @@ def plot(dims, neurons, sweep: dict, relax: dict, path: Path) -> None:
                     label="N^(−1/2)")
     axes[0, 0].set(xscale="log", yscale="log", xlabel="N", ylabel="mean_s sup_t W1(|w_i|, p_t)",
                    title="law of |w|: SGD against the DD (± 2 SE)")
-    axes[0, 1].set(xscale="log", yscale="symlog", xlabel="N",
-                   ylabel="mean_s sup_t dist(R_N, [R, E R_N])",
+    axes[0, 1].set(xscale="log", xlabel="N", ylabel="mean_s sup_t dist(R_N, [R, E R_N])",
                    title="risk: SGD against the DD's band (± 2 SE)")
-    axes[0, 1].set_yscale("symlog", linthresh=1e-3)
     for ax in axes[0]:
         ax.legend(fontsize="small")
     dd, gibbs, runs = relax["dd"], relax["gibbs"], relax["runs"]

@@ -43,7 +43,7 @@ def masses(edges, density) -> np.ndarray:
 
 
 def plot(dd, dd_inf, runs, show, path: Path) -> None:
-    plt, fig, axes = figure(2, 3, (14, 8))
+    plt, fig, axes = figure(2, 3, (13, 7.5))
     edges, centres = dd.grid.axis("r").edges, dd.grid.axis("r").centres
     panels = list(axes[0]) + [axes[1, 0]]
     for ax, t in zip(panels, show):

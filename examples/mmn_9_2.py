@@ -63,7 +63,7 @@ def plot(table, threshold, points: dict, t_final: float, t_sgd: float, path: Pat
     for ax in (left, right):
         ax.axvline(threshold.delta, color="k", lw=0.8,
                    label=f"threshold Δ_h = {threshold.delta:.4f}")
-        ax.legend(fontsize="small", loc="upper left" if ax is right else "upper right")
+        ax.legend(fontsize="small", loc="upper left" if ax is right else "center left")
     fig.suptitle("MMN 9.2: global minimum against the single-delta ansatz "
                  "(piecewise-linear σ, r ∈ [0, 8])")
     save(plt, fig, path)
