@@ -27,7 +27,8 @@ def test_mmn_9_2_quick(tmp_path):
         assert abs(single[i] - value) < 1e-3 and table["single_optimal"][i] == 0
     lo, hi = result["threshold"]
     assert lo - 1e-6 <= THRESHOLD <= hi + 1e-6 and hi - lo <= 1.1e-4
-    assert np.all(table["dd_risk"] >= r_min - 1e-9)
+    # the Lagrangian DD's risk is of point particles, R_min of cell averages: 2e-7 apart
+    assert np.all(table["dd_risk"] >= r_min - 1e-6)
     for delta, point in result["points"].items():
         value, tolerance, within = point["rows"]["risk_gap"]
         assert within, (delta, value, tolerance)
