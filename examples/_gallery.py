@@ -16,7 +16,7 @@ from ddsolver.sgd.run import simulate
 from ddsolver.validation.runner import compare
 
 EXAMPLES = Path(__file__).resolve().parent
-DPI = 95
+DPI = 90
 
 
 def read_toml(path) -> dict:

@@ -22,8 +22,11 @@ dead unit, σ* = 0). The velocity enforces it: within the dead radius of r = 0 a
 inwards stops (pulled outwards, it leaves), instead of chattering across r = 0 with steps of the
 size of the error norm's tolerance. The dead radius is ``DEAD_FACTOR`` times the largest error
 of one component that the error norm (a root mean square over n·D components) accepts,
-√(nD)·atol, beyond any such chatter; it is the scale of the position error the tolerance allows
-anyway. The risk is R = R_# + 2α Σ_i w_i a_i v(ϑ_i) + α² Σ_k c_k². Radial
+√(nD)·atol, beyond any such chatter, capped at ``DEAD_CAP``: where ψ is smooth and even in r the
+flow reaches r = 0 only asymptotically and the rule stops a particle at most that close to it,
+and where the cap is below the chatter's amplitude the tolerance is loose enough for the
+chatter to cost few steps (the slowdown it prevents comes from strict tolerances).
+The risk is R = R_# + 2α Σ_i w_i a_i v(ϑ_i) + α² Σ_k c_k². Radial
 coordinates (r, r1, r2) enter v and g through |·| (they are even in them). No grid enters the
 dynamics; the stored density is :func:`~ddsolver.problem.initial.quantile_density` of the
 particles in 1-D, their multilinear :func:`~ddsolver.problem.initial.deposit` otherwise.
@@ -62,14 +65,16 @@ from .spline import SplineTable, spline_contract, spline_moments, spline_numpy
 # are (r > 0.5), 3.6e-9 and 2e-6 at r ≈ 0.1; risk to t = 200 within 1e-7 of a quintic-Hermite
 # table with exact derivatives. 2-D (validation/awb_relu.toml): the risk moves by 1.2e-6 when
 # 48 nodes per width become 192.
-# 3-D ((b, r1, r2) of awb units on anisotropic data, custom problems): at most 32 per width, fewer (down to
-# MIN_TABLE_CELLS) while the table would exceed TABLE_BUDGET bytes (LagrangianRun.table_cells).
+# 3-D ((b, r1, r2) of awb units on anisotropic data, custom problems): at most 32 per width,
+# fewer (down to MIN_TABLE_CELLS) while the table would exceed TABLE_BUDGET bytes
+# (LagrangianRun.table_cells).
 TABLE_CELLS = {1: 2048, 2: 48, 3: 32}
 MIN_TABLE_CELLS = 12
 TABLE_BUDGET = 2**30
 MARGIN = 0.25
 MAX_STEPS = 10**7
 DEAD_FACTOR = 10.0   # dead radius / the largest one-component error the error norm lets through
+DEAD_CAP = 1e-4      # … but at most this: a smooth even ψ moves r to 0 itself, unhindered
 OK, STEP_UNDERFLOW, TOO_MANY_STEPS = 0, 1, 2
 FRESH_STATE = (0.0, 0.0, 0.0, 0.0, 0.0, 1e-4)   # t, t_old, Δt, accepted, rejected, last error
 PI_ALPHA, PI_BETA = 0.14, 0.08   # PI control, α = 1/5 − 0.75β (9.1: 43 rejections; 149 at β = 0.04)
@@ -277,7 +282,7 @@ class LagrangianRun:
         self.mirror = np.array([axis.name in radial for axis in self.axes])
         self.rtol = rtol
         self.atol = rtol * max(np.abs(self.x).max(), 1.0)
-        self.dead_radius = DEAD_FACTOR * np.sqrt(self.x.size) * self.atol
+        self.dead_radius = min(DEAD_FACTOR * np.sqrt(self.x.size) * self.atol, DEAD_CAP)
         self.edges = EdgeGuard(on_boundary)
         self.kernel_tol = kernel_tol
         self.reach = 1.0

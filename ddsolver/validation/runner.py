@@ -25,6 +25,7 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 from tqdm.auto import tqdm
 
 from .. import __version__
@@ -87,12 +88,22 @@ class Marginal:
     w1_pde_gibbs: float | None = None    # W1 of the last PDE marginal against it
 
     @classmethod
-    def compare(cls, name, edges, density, samples) -> Marginal:
-        """Mean gap, its SE and W1 of ``samples`` (S, n, N) against ``density`` (n, cells)."""
-        mean, sd = marginal_mean_sd(edges, density)
+    def compare(cls, name, edges, density, samples, particles=None) -> Marginal:
+        """Mean gap, its SE and W1 of ``samples`` (S, n, N) against ``density`` (n, cells), or,
+        for a particle solution, against the law of its particles ``particles`` = (values
+        (n, P), weights (P,)) exactly (no deposit on the grid, so point masses stay points;
+        W1 of two weighted empirical laws by ``scipy.stats.wasserstein_distance``)."""
+        if particles is None:
+            mean, sd = marginal_mean_sd(edges, density)
+            w1 = np.array([[wasserstein1(x[k], edges, density[k]) for k in range(len(density))]
+                           for x in samples])
+        else:
+            values, weights = particles
+            mean = values @ weights
+            sd = np.sqrt(np.maximum(values**2 @ weights - mean**2, 0.0))
+            w1 = np.array([[stats.wasserstein_distance(x[k], values[k], v_weights=weights)
+                            for k in range(len(values))] for x in samples])
         gap, se = mean_gap(samples, mean)
-        w1 = np.array([[wasserstein1(x[k], edges, density[k]) for k in range(len(density))]
-                       for x in samples])
         return cls(name, edges, density, samples, mean, sd,
                    np.array([cdf_spread(edges, p) for p in density]), gap, se, w1)
 
@@ -308,8 +319,10 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
     sgd_risk = np.array([res.risk[j] for res in results])
     predicted = solution.risk[i] + correction
     gap, gap_se = risk_gap(sgd_risk, solution.risk[i], predicted)
+    radial = model_of(case).radial
     coords = {c: Marginal.compare(c, grid.axis(c).edges, solution.marginal(c)[i],
-                                  np.array([res.coords[c][j] for res in results]))
+                                  np.array([res.coords[c][j] for res in results]),
+                                  _particle_values(solution, c, i, c in radial))
               for c in grid.names}
     cmp = Comparison(
         name=name, case=case, kernel_dim=case["pde"]["kernel_dim"], t=solution.t[i],
@@ -324,6 +337,16 @@ def compare(name: str, case: dict, solution, results: list[SgdResult], *,
         _add_minimum(cmp, case, solution)      # 4-D: 256 cell-average nodes a cell, ~80 s
     cmp.rows = check(cmp)
     return cmp
+
+
+def _particle_values(solution, coord: str, times, radial: bool):
+    """(values (n, P), weights) of ``coord`` at the snapshots ``times`` of a particle solution
+    (a radial coordinate at |r|: stored positions are signed), or None."""
+    if solution.particles is None:
+        return None
+    positions, weights = solution.particles
+    values = positions[times, :, solution.grid.names.index(coord)]
+    return (np.abs(values) if radial else values), weights
 
 
 def _has_landscape(training: dict) -> bool:

@@ -1,27 +1,17 @@
 """examples/kernel_limit.py at its --quick size: the files it writes and its numbers (the
 symmetric law's gap falls faster than 1/α, the skewed law's like 1/α; units move by O(1/α))."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 import ddsolver
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "kernel_limit.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("kernel_limit_example", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .gallery import load_example
 
 
 def test_kernel_limit_example_quick(tmp_path, capsys):
     """Measured slopes −1.77 ± 0.07 (symmetric) and −0.96 ± 0.01 (skewed); α × the mean
     displacement within 4 % of the kernel limit's first-order value at α = 32."""
-    results = load_example().main(tmp_path, quick=True)
+    results = load_example("kernel_limit").main(tmp_path, quick=True)
     assert (tmp_path / "kernel_limit.png").stat().st_size > 10_000
     assert "slope of the gap" in capsys.readouterr().out
     symmetric, skewed = results["symmetric"]["slope"][0], results["skewed"]["slope"][0]

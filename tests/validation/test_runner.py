@@ -36,6 +36,31 @@ def test_units_drawn_from_the_pde_density_pass_and_a_shifted_coordinate_fails(mo
     assert all(result[m] for m in result if moved not in m.split("_")), result
 
 
+def test_particle_marginal_is_compared_without_the_grid():
+    """A particle solution's coordinate is compared with its particles: SGD units sitting
+    exactly on a point mass (a ≡ 1) have W1 = 0 and mean gap 0, where the grid's deposit would
+    smear the atom over two cells (W1 up to h/2); for a smooth law, W1 against the particles
+    agrees with W1 against the histogram of the particles to the cell width."""
+    edges = np.linspace(-1.0, 3.0, 17)
+    atom = (np.ones((2, 64)), np.full(64, 1 / 64))
+    samples = np.ones((3, 2, 50))
+    density = np.zeros((2, 16))
+    density[:, 7:9] = 2.0                                    # the deposit of a = 1: two cells
+    exact = runner.Marginal.compare("a", edges, density, samples, atom)
+    smeared = runner.Marginal.compare("a", edges, density, samples)
+    assert np.all(exact.w1 == 0) and np.all(exact.gap == 0)
+    assert np.all(smeared.w1 > 0.1)
+    rng = np.random.default_rng(0)
+    values = np.sort(rng.normal(1.0, 0.4, 4096))[None]
+    weights = np.full(4096, 1 / 4096)
+    units = rng.normal(1.0, 0.4, (2, 1, 300))
+    grid_density = np.histogram(values[0], edges, density=True)[0][None]
+    by_particles = runner.Marginal.compare("a", edges, grid_density, units, (values, weights))
+    by_grid = runner.Marginal.compare("a", edges, grid_density, units)
+    np.testing.assert_allclose(by_particles.w1, by_grid.w1, atol=edges[1] - edges[0])
+    np.testing.assert_allclose(by_particles.mean_pde, values @ weights, rtol=1e-14)
+
+
 def test_units_at_the_gibbs_state_are_at_its_sampling_floor():
     """Noisy case: SGD units drawn from the Gibbs state p* of ddsolver.stationary are at the
     iid floor of W1 to p* in every coordinate; the PDE snapshot equal to p* is at distance 0."""
