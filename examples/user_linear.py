@@ -1,6 +1,7 @@
 """Linear units with ridge (docs/theory.md §8) as a ddsolver custom problem.
 
-Units σ*(x; θ) = ⟨θ, x⟩ with θ, x ∈ R^d (d = 1, 2 or 3; 2 by default), inputs x ~ N(0, C) and
+Units σ*(x; θ) = ⟨θ, x⟩ with θ, x ∈ R^d (d = 1 to 4, 4 with the Lagrangian scheme only; 2 by
+default), inputs x ~ N(0, C) and
 labels y = ⟨b*, x⟩ + ν, with ν = ±noise with probability ½ each, independent of x. Then
 
     V(θ) = −⟨C b*, θ⟩,   U(θ, θ') = θᵀ C θ',   R_# = b*ᵀ C b* + noise²,

@@ -1,6 +1,7 @@
-"""User-defined problems on a box grid of dimension 1 to 3 (docs/theory.md §1 and 4.4).
+"""User-defined problems on a box grid of dimension 1 to 4 (docs/theory.md §1 and 4.4; finite
+volumes solve up to 3, the Lagrangian scheme all).
 
-A problem is given in one of three ways; θ ∈ R^D with D = len(coords) ∈ {1, 2, 3}:
+A problem is given in one of three ways; θ ∈ R^D with D = len(coords) ∈ {1, 2, 3, 4}:
 
 - :meth:`UserProblem.from_data`: units σ*(x; θ) and a quadrature or sample (x_q, y_q, w_q) of
   the data, so that (docs/theory.md §1)
@@ -34,7 +35,7 @@ import scipy.linalg
 
 from ..errors import CaseError
 from ..grid import CartesianGrid
-from ..grid.cartesian import PADDED_DIM as MAX_DIM
+from ..grid.cartesian import MAX_DIM
 from ..reduction.base import Reduction
 
 DENSE_MATRICES = 2          # Ū (factored in place by LAPACK) + its eigenvectors; see from_dense

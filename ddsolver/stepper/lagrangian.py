@@ -68,7 +68,7 @@ from .spline import SplineTable, spline_contract, spline_moments, spline_numpy
 # 3-D ((b, r1, r2) of awb units on anisotropic data, custom problems): at most 32 per width,
 # fewer (down to MIN_TABLE_CELLS) while the table would exceed TABLE_BUDGET bytes
 # (LagrangianRun.table_cells).
-TABLE_CELLS = {1: 2048, 2: 48, 3: 32}
+TABLE_CELLS = {1: 2048, 2: 48, 3: 32, 4: 16}
 MIN_TABLE_CELLS = 12
 TABLE_BUDGET = 2**30
 MARGIN = 0.25

@@ -156,8 +156,8 @@ def test_shape_and_input_errors_name_the_callable():
         UserProblem.from_data(coords, lambda x, t: t @ x.T, x, np.ones(4), np.full(4, 0.3))
     with pytest.raises(ValueError, match=r"y: expected an array of shape \(4,\)"):
         UserProblem.from_data(coords, lambda x, t: t @ x.T, x, np.ones(5))
-    with pytest.raises(ValueError, match="coords: expected 1 to 3 distinct coordinate names"):
-        UserProblem.from_lowrank(("a", "b", "c", "d"), first, first, 1.0)
+    with pytest.raises(ValueError, match="coords: expected 1 to 4 distinct coordinate names"):
+        UserProblem.from_lowrank(("a", "b", "c", "d", "e"), first, first, 1.0)
     with pytest.raises(ValueError, match="coords"):
         UserProblem.from_lowrank(("a", "a"), first, first, 1.0)
     with pytest.raises(ValueError, match="kernel: expected a callable, got None"):

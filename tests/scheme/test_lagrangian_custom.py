@@ -109,6 +109,27 @@ def second_moments(t):
     return m**2 + np.exp(-4 * LAM3 * t) * STD3**2
 
 
+@pytest.mark.slow
+def test_linear_units_in_four_coordinates_follow_the_exact_flow():
+    """A 4-D custom problem (finite volumes stop at 3 axes): the particles follow the exact flow
+    to 1e-9 and the risk is the closed form at their mean (measured 9e-12, 7e-12; a 4-D spline
+    table of 16 nodes per grid width, the stored density on 10⁴ cells); the initial mean of 1024
+    Sobol' points within 5e-4 of the law's (measured 1.7e-4)."""
+    cov = np.array([[1.0, 0.3, 0.1, 0.0], [0.3, 0.6, 0.0, 0.1], [0.1, 0.0, 0.4, 0.05],
+                    [0.0, 0.1, 0.05, 0.5]])
+    b_star, mean = np.array([1.0, -0.5, 0.3, 0.2]), np.array([0.1, 0.2, -0.1, 0.0])
+    sol = ddsolver.solve(linear_case(cov, b_star, mean, np.array([0.3, 0.25, 0.2, 0.2]),
+                                     particles=1024, rtol=1e-10, cells=10), progress=False)
+    positions, weights = sol.particles
+    m0 = weights @ positions[0]
+    np.testing.assert_allclose(m0, mean, rtol=0, atol=5e-4)
+    for k, t in enumerate(TIMES):
+        exact = linear_flow(cov, b_star, 1.0, 0.25, t, positions[0], weights, False)
+        np.testing.assert_allclose(positions[k], exact, rtol=0, atol=1e-9)
+        m = linear_mean(cov, b_star, 1.0, 0.25, t, m0, 0 * m0)
+        assert sol.risk[k] == pytest.approx(linear_risk(cov, b_star, 1.0, m), abs=1e-9)
+
+
 def test_3d_particles_keep_second_moments_that_finite_volumes_bias_by_h2_over_12():
     """D = 3: the finite-volume initial law (exact cell masses) has, at the cell centres,
     E θ_k² too large by h_k²/12 (Sheppard's correction: the law grouped into cells of width h
