@@ -1,5 +1,5 @@
 """The ``ddsolver`` command: ``solve``, ``stationary``, ``sgd``, ``demo``, ``validate``, ``show``,
-``plot``, ``landscape`` and ``info`` (see docs/cli.md).
+``plot``, ``landscape``, ``ls`` and ``info`` (see docs/cli.md).
 
 Errors a user can cause (bad case, missing or existing file, unreadable HDF5) are printed as
 one line ``ddsolver: error: …`` and give exit code 2; Ctrl-C gives exit code 130; ``validate``
@@ -142,6 +142,16 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", metavar="FIG.png",
                       help="figure file, any matplotlib format (default: OUT.png)")
     plot.set_defaults(run=_plot)
+
+    ls = commands.add_parser("ls", help="catalog of the ddsolver files under a folder")
+    ls.add_argument("folder", metavar="DIR", nargs="?", default=".",
+                    help="folder searched recursively (default: the current one), or one file")
+    ls.add_argument("--depth", type=int, metavar="N",
+                    help="at most N folders down (0: DIR itself only; default: no limit)")
+    ls.add_argument("--glob", metavar="PATTERN", action="append",
+                    help="file names to read (repeatable; default: *.h5 and *.hdf5)")
+    ls.add_argument("--json", action="store_true", help="a JSON list of rows, for scripts")
+    ls.set_defaults(run=_ls)
 
     info = commands.add_parser("info", help="versions, threads and caches, for bug reports")
     info.set_defaults(run=_info)
@@ -330,6 +340,15 @@ def _plot(args) -> None:
     result = load(args.file)
     (plot_solution if isinstance(result, Solution) else plot_sgd)(result, output)
     print(f"wrote {output}")
+
+
+def _ls(args) -> None:
+    from .catalog import PATTERNS, scan, to_json, to_table
+
+    if args.depth is not None and args.depth < 0:
+        raise CaseError(f"--depth: expected 0 or more, got {args.depth}")
+    rows = scan(args.folder, depth=args.depth, patterns=args.glob or PATTERNS)
+    print(to_json(rows) if args.json else to_table(rows))
 
 
 def _info(args) -> None:
