@@ -101,7 +101,8 @@ def _grid_items(case: dict) -> list[Item]:
                   Item("pde.particles", "stored particle positions", 2 * FLOAT * snaps * n
                        * len(axes))]
     items += [Item(cells_key, "kernel features (rank × cells)", 2 * FLOAT * rank * cells),
-              Item("pde.kernel_max_terms", "kernel series (terms × probes)",
+              Item("pde.kernel_max_terms" if terms > probes else cells_key,
+                   "kernel series (terms × probes)",
                    SERIES_ARRAYS * FLOAT * 2 * terms * 2 * probes),
               Item("pde.snapshot_times" if snaps > stored else cells_key,
                    "snapshots of the density", 2 * FLOAT * snaps * stored)]
@@ -117,15 +118,18 @@ def _sgd_items(case: dict) -> list[Item]:
 
     sgd = case["sgd"]
     n, batch = sgd["neurons"], sgd["batch"]
-    dim = model_of(case).parameter_dim(case)
+    model = model_of(case)
+    dim = model.parameter_dim(case)
     wide_key = "data.dim" if dim > n else "sgd.neurons"
     snaps = len(sgd["snapshot_times"])
     items = [Item(wide_key, "SGD weights (N × D)", SGD_ARRAYS * FLOAT * n * dim),
              Item("sgd.neurons", "exact-risk matrices (N × N)", RISK_MATRICES * FLOAT * n * n),
              Item("sgd.batch", "mini-batch (B × (D + N))", 2 * FLOAT * batch * (dim + n)),
-             Item("sgd.neurons", "snapshots of the coordinates", 2 * FLOAT * snaps * n * dim)]
+             Item("sgd.neurons", "snapshots of the coordinates",
+                  2 * FLOAT * snaps * n * len(model.coords))]
     if sgd["save_weights"]:
-        items.append(Item("sgd.save_weights", "snapshots of W", 2 * FLOAT * snaps * n * dim))
+        items.append(Item(wide_key, "snapshots of W (sgd.save_weights)",
+                          2 * FLOAT * snaps * n * dim))
     return items
 
 
