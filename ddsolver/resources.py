@@ -19,13 +19,13 @@ from .errors import CaseError
 
 BUDGET_FRACTION = 0.8           # default budget: this fraction of the available memory
 FLOAT = 8                       # bytes of a float64
-FV_ARRAYS = 16                  # density-sized arrays of a finite-volume step (stages, fluxes)
+FV_ARRAYS = 32                  # density-sized arrays of a finite-volume step (stages, fluxes, …)
 PARTICLE_ARRAYS = 16            # particle-sized arrays of the Lagrangian integrator (7 stages, …)
 SERIES_ARRAYS = 4               # (orders × probes) arrays of the Mehler series truncation
 SERIES_TERMS = 64               # terms a kernel series needs at most when it converges
 RISK_MATRICES = 4               # N × N matrices of the exact SGD risk (cosines, their powers)
 SGD_ARRAYS = 4                  # N × D arrays of an SGD step (W, W₀, noise, update)
-SPECTRAL_MATRICES = 8           # (nodes × nodes) matrices of the spectral operators
+SPECTRAL_MATRICES = 24          # (nodes × nodes) matrices of the spectral operators and set-up
 UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
