@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import CaseError
+from .stepper.lagrangian import TABLE_BUDGET
 
 BUDGET_FRACTION = 0.8           # default budget: this fraction of the available memory
 FLOAT = 8                       # bytes of a float64
@@ -85,7 +86,9 @@ def _grid_items(case: dict) -> list[Item]:
     cells_key = f"pde.grid.{widest}.cells"
     snaps = len(pde["snapshot_times"])
     terms = 1 if pde["kernel_dim"] == math.inf else pde["kernel_max_terms"]
-    rank = 2 * min(terms, SERIES_TERMS) * (min(terms, SERIES_TERMS) + 1 if len(axes) > 2 else 1)
+    used = min(terms, SERIES_TERMS)
+    rank = used * (used + 1) if case["data"]["kind"] == "anisotropic_gaussians" else 2 * used
+    features = 2 * FLOAT * rank * cells
     probes = math.prod(a["cells"] + 1 for c, a in axes.items() if c != "a")
     stored = cells
     items = []
@@ -96,11 +99,12 @@ def _grid_items(case: dict) -> list[Item]:
         items.append(Item(cells_key, "finite-volume step", FV_ARRAYS * FLOAT * cells))
     else:
         n = pde["particles"] if len(axes) == 1 else 2 ** math.ceil(math.log2(pde["particles"]))
+        features = min(features, TABLE_BUDGET)        # tabulated on a coarser spline grid
         items += [Item("pde.particles", "particle integrator", PARTICLE_ARRAYS * FLOAT * n
                        * len(axes)),
                   Item("pde.particles", "stored particle positions", 2 * FLOAT * snaps * n
                        * len(axes))]
-    items += [Item(cells_key, "kernel features (rank × cells)", 2 * FLOAT * rank * cells),
+    items += [Item(cells_key, "kernel features (rank × cells)", features),
               Item("pde.kernel_max_terms" if terms > probes else cells_key,
                    "kernel series (terms × probes)",
                    SERIES_ARRAYS * FLOAT * 2 * terms * 2 * probes),
