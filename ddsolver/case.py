@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import tomllib
 from pathlib import Path
 
@@ -27,6 +28,8 @@ RECONSTRUCTIONS = ("minmod", "mc", "upwind3")
 SCHEDULE_KINDS = ("constant", "power")
 SCALAR_LAW_KINDS = ("constant", "uniform", "normal", "discrete")
 SWEEP_KEYS = ("sgd.neurons", "sgd.eps", "data.dim")
+MAX_IMPLICIT_KERNEL_DIM = 10**6     # larger data.dim: pde.kernel_dim must be given
+MAX_SGD_STEPS = 10**10              # t_final / (eps · batch) above this is refused
 REQUIRED = checks.REQUIRED
 PENALTIES = ("origin", "anchored")     # (λ/2)|θ|² or (λ/2)|θ − θ₀|², θ₀ each unit's start
 REGIMES = ("mean_field", "kernel")     # the DD, or its α → ∞ linearisation
@@ -76,11 +79,11 @@ def _discrete_law(key, t):
     out = checks.take(key, t, {"kind": (checks.anything, "discrete"),
                                "values": (checks.anything, REQUIRED),
                                "weights": (checks.anything, REQUIRED)})
-    values = np.asarray(out["values"], float) if np.ndim(out["values"]) == 1 else None
-    weights = np.asarray(out["weights"], float) if np.ndim(out["weights"]) == 1 else None
-    if values is None or values.size == 0 or not np.all(np.diff(values) > 0):
+    values = checks.float_array(f"{key}.values", out["values"])
+    weights = checks.float_array(f"{key}.weights", out["weights"])
+    if not np.all(np.diff(values) > 0):
         checks.fail(f"{key}.values", "a list of increasing numbers", out["values"])
-    if weights is None or weights.shape != values.shape or not np.all(weights > 0) or abs(
+    if weights.shape != values.shape or not np.all(weights > 0) or abs(
             weights.sum() - 1.0) > 1e-12:
         checks.fail(f"{key}.weights", f"{values.size} positive numbers summing to 1",
                     out["weights"])
@@ -137,8 +140,9 @@ def _read_array(key, path):
         raise CaseError(f"{key}: no such file: {str(path)!r}")
     try:
         return np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=1)
-    except (OSError, ValueError) as exc:
-        raise CaseError(f"{key}: cannot read {str(path)!r} as numbers ({exc})") from None
+    except (OSError, ValueError, EOFError) as exc:   # the message would quote the file: not shown
+        raise CaseError(f"{key}: cannot read {str(path)!r} as numbers (not a .npy file or a text "
+                        f"file of numbers: {type(exc).__name__})") from None
 
 
 def _axis(key, t, name, model, default_cells):
@@ -181,19 +185,23 @@ def _pde(key, t, model, training):
         "grid": (checks.table, {}),
         "snapshot_times": (checks.anything, None),
         "cfl": (lambda k, v: checks.real(k, v, lo=0.0, hi=1.0, lo_open=True), 0.9),
-        "tol": (checks.positive, 1e-7),
+        "tol": (checks.fraction, 1e-7),
         "reconstruction": (lambda k, v: checks.choice(k, v, RECONSTRUCTIONS), "upwind3"),
-        "kernel_tol": (checks.positive, 1e-10),
+        "kernel_tol": (checks.fraction, 1e-10),
         "kernel_max_terms": (lambda k, v: checks.integer(k, v, lo=1), 200),
         "on_boundary": (lambda k, v: checks.choice(k, v, ("error", "warn")), "error"),
-        "boundary_mass": (checks.positive, 1e-9),
-        "negative_tol": (checks.positive, 1e-4),
+        "boundary_mass": (checks.fraction, 1e-9),
+        "negative_tol": (checks.fraction, 1e-4),
         "particles": (lambda k, v: checks.integer(k, v, lo=1), 1500),
-        "rtol": (checks.positive, 1e-5),
-        "stationary_tol": (checks.positive, 1e-12),
+        "rtol": (checks.fraction, 1e-5),
+        "stationary_tol": (checks.fraction, 1e-12),
         "stationary_max_iter": (lambda k, v: checks.integer(k, v, lo=1), 100),
-        "threads": (lambda k, v: checks.integer(k, v, lo=1), None),
+        "threads": (lambda k, v: checks.integer(k, v, lo=1, hi=os.cpu_count() or 1), None),
     })
+    dim = model.data.get("dim", 0)
+    if "kernel_dim" not in t and dim > MAX_IMPLICIT_KERNEL_DIM:
+        raise CaseError(f"data.dim: {dim} is above {MAX_IMPLICIT_KERNEL_DIM:.0e}; set "
+                        "pde.kernel_dim explicitly (an integer, or 'inf' for the d = ∞ kernel)")
     scheme = Scheme.from_name(out["scheme"], f"{key}.scheme")
     scheme.check(key, out, model, training)
     out["grid"] = _grid(f"{key}.grid", out["grid"], model, scheme)
@@ -235,6 +243,14 @@ def _sgd(key, t, pde_times, t_final):
     })
     if out["snapshot_times"] is None:
         out["snapshot_times"] = pde_times.copy()
+    step = out["eps"] * out["batch"]
+    culprit = f"{key}.batch" if out["batch"] > 1 else f"{key}.eps"
+    if step > t_final:
+        raise CaseError(f"{culprit}: the SGD step eps · batch = {step:g} exceeds training.t_final "
+                        f"= {t_final:g} (the run would not take a single step)")
+    if t_final / step > MAX_SGD_STEPS:
+        raise CaseError(f"{key}.eps: {out['eps']:g} needs {t_final / step:.3g} SGD steps to "
+                        f"t_final = {t_final:g}, above {MAX_SGD_STEPS:.0e} (days of run time)")
     return out
 
 
@@ -319,8 +335,10 @@ def read_case(path) -> dict:
     try:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:    # TOMLDecodeError, an int of > 4300 digits
         raise CaseError(f"case file {str(path)!r}: invalid TOML ({exc})") from None
+    except RecursionError:
+        raise CaseError(f"case file {str(path)!r}: invalid TOML (nested too deeply)") from None
     return normalize_case(raw, base_dir=path.parent)
 
 

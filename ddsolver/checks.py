@@ -16,16 +16,23 @@ from .errors import CaseError
 
 INF = math.inf
 REQUIRED = object()
+MAX_INT = 2**63 - 1          # integers above do not fit the int64 of numpy and HDF5
+SHOWN = 60                   # characters of a rejected value quoted in a message
 
 
 def fail(key, expected, value):
-    """Raise ``key: expected <expected>, got <value>``."""
-    raise CaseError(f"{key}: expected {expected}, got {value!r}")
+    """Raise ``key: expected <expected>, got <value>`` (a long value cut to its start)."""
+    if isinstance(value, int) and value.bit_length() > 256:   # str() of huge ints is slow
+        shown = f"an integer of about {int(value.bit_length() * math.log10(2))} digits"
+    else:
+        shown = repr(value)
+        shown = shown if len(shown) <= SHOWN else shown[:SHOWN - 4] + " ..."
+    raise CaseError(f"{key}: expected {expected}, got {shown}")
 
 
 def real(key, value, *, lo=-INF, hi=INF, lo_open=False, hi_open=False, allow_inf=False):
     """A float in the given bounds (``inf`` only with ``allow_inf``)."""
-    if isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "infinity"):
+    if isinstance(value, str) and value.strip().lower() in ("inf", "+inf"):
         value = INF
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         fail(key, "a number", value)
@@ -46,14 +53,20 @@ def positive(key, value):
     return real(key, value, lo=0.0, lo_open=True)
 
 
-def integer(key, value, *, lo=1, allow_inf=False):
-    """An integer >= ``lo`` (or ``inf`` with ``allow_inf``)."""
+def integer(key, value, *, lo=1, hi=MAX_INT, allow_inf=False):
+    """An integer in [``lo``, ``hi``] (or ``inf`` with ``allow_inf``)."""
     if allow_inf and (value == INF or (isinstance(value, str) and value.strip().lower() == "inf")):
         return INF
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok or value < lo:
-        fail(key, f"an integer >= {lo}" + (" or inf" if allow_inf else ""), value)
+    if not ok or not lo <= value <= hi:
+        bounds = f">= {lo}" if hi == MAX_INT and not (ok and value > hi) else f"in [{lo}, {hi}]"
+        fail(key, f"an integer {bounds}" + (" or inf" if allow_inf else ""), value)
     return int(value)
+
+
+def fraction(key, value):
+    """A number in the open interval (0, 1): tolerances and mass fractions."""
+    return real(key, value, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 
 
 def choice(key, value, options):
@@ -109,8 +122,19 @@ def take(key, value, spec):
     return out
 
 
+def numeric(value):
+    """Whether ``value`` is a number or (nested) lists of numbers, with no string or bool."""
+    if isinstance(value, (list, tuple)):
+        return all(numeric(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "iuf"
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def float_array(key, value):
-    """A non-empty 1-D array of finite numbers."""
+    """A non-empty 1-D array of finite numbers (strings and booleans refused, even "1")."""
+    if not numeric(value):
+        fail(key, "an array of numbers", value)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

@@ -11,6 +11,7 @@ iteration did not converge. Warnings are printed as
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tomllib
 import warnings
@@ -19,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks
 from ._version import __version__
 from .errors import CaseError, DdsolverError
 
 WIDTH = 100
 DEMO_FILES = ("pde.h5", "sgd.h5", "comparison.png")
+SCHEDULER = re.compile(r"((tcp|tls|ws|wss|ucx|inproc)://)?([\w.\-]+|\[[0-9a-fA-F:]+\])(:\d{1,5})?/?")
 QUICK_DEMO = {"neurons": 200, "eps": 1e-3, "t_final": 2.0}
 
 
@@ -104,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     sgd = commands.add_parser("sgd", help="simulate particle SGD of a case, streaming to HDF5")
     _case_argument(sgd)
     _output_arguments(sgd, "HDF5 file written as the run goes")
-    sgd.add_argument("--seed", type=int, help="random seed (default: the first of sgd.seeds)")
+    sgd.add_argument("--seed", type=int, help="random seed, an integer in [0, 2^63 - 1] "
+                     "(default: the first of sgd.seeds)")
     sgd.add_argument("--save-weights", action=argparse.BooleanOptionalAction, default=None,
                      help="also store the weights W at every snapshot (default: "
                      "sgd.save_weights)")
@@ -127,8 +131,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="case files with [sgd] and [validate] tables")
     validate.add_argument("--report", metavar="DIR", help="folder for the report")
     validate.add_argument("--scheduler", metavar="ADDRESS",
-                          help="address of a running task scheduler (default: local)")
-    validate.add_argument("--workers", metavar="K", type=int, help="number of local workers")
+                          help="address of a running task scheduler, e.g. tcp://host:8786 "
+                          "(default: local)")
+    validate.add_argument("--workers", metavar="K", type=int,
+                          help="number of local workers, >= 1 (default: all cores)")
     validate.add_argument("--cache", metavar="DIR", help="folder caching finished runs")
     _progress_argument(validate)
     validate.set_defaults(run=_validate)
@@ -165,6 +171,9 @@ def _case_argument(parser) -> None:
 def _output_arguments(parser, help: str) -> None:
     parser.add_argument("-o", "--output", metavar="OUT.h5", required=True, help=help)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument("--max-memory", metavar="SIZE", help="refuse a run whose memory "
+                        "estimate exceeds SIZE, e.g. 4GiB or 512MiB (default: 80%% of the "
+                        "available memory)")
     _progress_argument(parser)
 
 
@@ -178,14 +187,16 @@ def _progress_argument(parser) -> None:
 def _solve(args) -> None:
     from .solve import solve
 
-    sol = solve(args.case, args.output, overwrite=args.overwrite, progress=args.progress)
+    sol = solve(args.case, args.output, overwrite=args.overwrite, progress=args.progress,
+                max_memory=args.max_memory)
     _print_rows(sol.summary_rows() + [("output", args.output)])
 
 
 def _stationary(args) -> int:
     from .stationary import stationary
 
-    sol = stationary(args.case, args.output, overwrite=args.overwrite, progress=args.progress)
+    sol = stationary(args.case, args.output, overwrite=args.overwrite, progress=args.progress,
+                     max_memory=args.max_memory)
     _print_rows(sol.summary_rows() + [("output", args.output)])
     return 0 if sol.attrs["converged"] else 1
 
@@ -249,7 +260,8 @@ def _sgd(args) -> None:
     from .sgd.run import simulate
 
     result = simulate(args.case, args.seed, output=args.output, overwrite=args.overwrite,
-                      save_weights=args.save_weights, progress=args.progress)
+                      save_weights=args.save_weights, progress=args.progress,
+                      max_memory=args.max_memory)
     _print_rows(result.summary_rows() + [("output", args.output)])
 
 
@@ -297,6 +309,11 @@ def _demo_case(quick: bool) -> dict:
 def _validate(args) -> int:
     from .validation import validate
 
+    if args.workers is not None:
+        checks.integer("--workers", args.workers, lo=1)
+    if args.scheduler is not None and not SCHEDULER.fullmatch(args.scheduler):
+        checks.fail("--scheduler", "an address such as tcp://host:8786 or host:8786",
+                    args.scheduler)
     report = validate(args.cases, report_dir=args.report, scheduler=args.scheduler,
                       workers=args.workers, cache_dir=args.cache, progress=args.progress)
     print(report.table)
@@ -337,6 +354,7 @@ def _plot(args) -> None:
     from .visualization import plot_sgd, plot_solution
 
     output = args.output or Path(args.file).with_suffix(".png")
+    _check_figure_format(output)
     result = load(args.file)
     (plot_solution if isinstance(result, Solution) else plot_sgd)(result, output)
     print(f"wrote {output}")
@@ -349,6 +367,16 @@ def _ls(args) -> None:
         raise CaseError(f"--depth: expected 0 or more, got {args.depth}")
     rows = scan(args.folder, depth=args.depth, patterns=args.glob or PATTERNS)
     print(to_json(rows) if args.json else to_table(rows))
+
+
+def _check_figure_format(path) -> None:
+    """Refuse a figure name whose extension matplotlib cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if Path(path).suffix.lstrip(".").lower() not in formats:
+        checks.fail("--output", "a figure file ending in ." + ", .".join(sorted(formats)),
+                    str(path))
 
 
 def _info(args) -> None:

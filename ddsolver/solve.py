@@ -15,8 +15,10 @@ import numpy as np
 from .case import as_case
 from .drive import TIME_BAR, Progress, drive
 from .model import model_of
+from .resources import check_memory
 from .results import Solution
 from .scheme import Scheme
+from .stepper.guard import guarded_advance
 
 log = logging.getLogger("ddsolver")
 PROGRESS_UPDATES = 50           # the run pauses this many times for the progress bar and checks
@@ -52,7 +54,7 @@ def run_attrs(reduction, run) -> dict:
     return {key: value for key, value in facts.items() if value is not None}
 
 
-def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
+def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None) -> Solution:
     """Solve the distributional dynamics of a case; optionally stream snapshots to HDF5.
 
     Parameters
@@ -61,6 +63,8 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     output : path of an HDF5 file to write as the run goes (see docs/hdf5-format.md).
     overwrite : replace an existing ``output`` (otherwise an existing file is an error).
     progress : show a progress bar; ``None`` shows one only on a terminal.
+    max_memory : memory budget (bytes or a size such as ``"4GiB"``); a run whose estimate
+        (:mod:`ddsolver.resources`) exceeds it is refused. Default: 80 % of the available memory.
 
     Returns
     -------
@@ -68,6 +72,7 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
     """
     start = time.perf_counter()
     case = as_case(case)
+    check_memory(case, "solve", max_memory)
     if output is not None:
         from .storage import check_output_path
         check_output_path(output, overwrite)
@@ -102,7 +107,7 @@ def solve(case, output=None, *, overwrite=False, progress=None) -> Solution:
             record["positions"] = scheme.particles(run)[0].copy()
         return record
 
-    done = drive(stops(times), set(times.tolist()), run.advance, observe,
+    done = drive(stops(times), set(times.tolist()), guarded_advance(run, case), observe,
                  Progress(float(times[-1]), "t", "ddsolver", TIME_BAR,
                           lambda record: {"risk": f"{record['risk']:.5f}"}, progress),
                  writer=writer)

@@ -25,6 +25,7 @@ from .case import as_case
 from .drive import Progress, drive
 from .errors import CaseError
 from .model import model_of
+from .resources import check_memory
 from .results import Solution
 from .scheme import Scheme
 from .solve import scheme_of, solution_of
@@ -69,12 +70,15 @@ def solve_moments(base, features, volume, beta, c0, tol, max_iter):
     return c, max_iter, residual
 
 
-def stationary(case, output=None, *, overwrite=False, progress=None) -> Solution:
+def stationary(case, output=None, *, overwrite=False, progress=None,
+               max_memory=None) -> Solution:
     """The discrete Gibbs state of a noisy case (one snapshot at t = ∞), by Newton's method on
     the kernel moments; ``output`` writes it in the solution layout (docs/hdf5-format.md).
-    ``progress`` is accepted for symmetry with :func:`ddsolver.solve` (the solve is instant)."""
+    ``progress`` is accepted for symmetry with :func:`ddsolver.solve` (the solve is instant);
+    ``max_memory`` as for :func:`ddsolver.solve`."""
     start = time.perf_counter()
     case = as_case(case)
+    check_memory(case, "solve", max_memory)
     beta = case["training"]["beta"]
     if math.isinf(beta):
         raise CaseError("training.beta: a stationary (Gibbs) state needs beta < inf; the "

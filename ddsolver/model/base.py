@@ -38,6 +38,13 @@ from typing import ClassVar
 from .. import checks
 from ..registry import Registry
 
+MAX_SCALE = 1e12        # network.scale: α² and the risk's α² ∫∫U must stay far from overflow
+
+
+def check_scale(key: str, value) -> float:
+    """``network.scale``: a number in (0, MAX_SCALE]."""
+    return checks.real(key, value, lo=0.0, hi=MAX_SCALE, lo_open=True)
+
 
 class Model(Registry):
     """Base class and registry of the models (see the module docstring for the protocol)."""
@@ -70,7 +77,7 @@ class Model(Registry):
             "activation": (lambda k, v: checks.choice(k, v, tuple(ACTIVATIONS)),
                            checks.REQUIRED),
             "activation_params": (checks.table, {}),
-            "scale": (checks.positive, 1.0),
+            "scale": (check_scale, 1.0),
         })
         out["activation_params"] = ACTIVATIONS[out["activation"]].check_params(
             out["activation_params"], f"{key}.activation_params")

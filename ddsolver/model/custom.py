@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import checks
 from ..errors import CaseError
-from .base import Model
+from .base import Model, check_scale
 
 
 class CustomModel(Model):
@@ -34,7 +34,7 @@ class CustomModel(Model):
 
     @classmethod
     def check_network(cls, key, table):
-        return checks.take(key, table, {"scale": (checks.positive, 1.0)})
+        return checks.take(key, table, {"scale": (check_scale, 1.0)})
 
     @cached_property
     def problem(self):

@@ -16,6 +16,8 @@ from .base import Model
 
 
 def _teacher_vectors(key, value):
+    if not checks.numeric(value):
+        checks.fail(key, "a list of non-zero 2-vectors [[u1, u2], ...]", value)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

@@ -43,24 +43,49 @@ KERNEL_BLOCK = 2**16        # kernel values per call when filling Ū or taking U
 REQUIRED_CALLABLES = {"data": ("sigma",), "lowrank": ("v", "features"), "dense": ("v", "kernel")}
 
 
+class ProblemError(CaseError):
+    """A user problem is malformed, or one of its functions failed or returned a wrong value:
+    one line, naming the key ``data.file`` and the function."""
+
+    def __init__(self, message: str):
+        super().__init__(f"data.file: {message}")
+
+
 def _finite(name: str, value: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(value)):
-        raise ValueError(f"{name}: got non-finite values")
+        raise ProblemError(f"{name}: got non-finite values")
     return value
 
 
+def _call(name: str, fun, *args):
+    """``fun(*args)``, any exception of the user's code (SystemExit too) as a ProblemError."""
+    try:
+        return fun(*args)
+    except (Exception, SystemExit) as exc:
+        if isinstance(exc, CaseError):
+            raise
+        message = " ".join(str(exc).split())[:200]
+        raise ProblemError(f"{name} raised {type(exc).__name__}: {message}") from None
+
+
 def _checked(name: str, value, expected: tuple) -> np.ndarray:
-    """``value`` as a finite float array, or a ValueError naming the callable and both shapes."""
-    value = np.asarray(value, dtype=float)
+    """``value`` as a finite float array, or a ProblemError naming the callable and both
+    shapes."""
+    try:
+        value = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ProblemError(f"{name}: expected an array of numbers, got "
+                           f"{type(value).__name__}") from None
     if value.shape != expected:
-        raise ValueError(f"{name}: expected an array of shape {expected}, got shape {value.shape}")
+        raise ProblemError(f"{name}: expected an array of shape {expected}, got "
+                           f"shape {value.shape}")
     return _finite(name, value)
 
 
 def _nonnegative(name: str, value) -> float:
     value = float(value)
     if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+        raise ProblemError(f"{name}: expected a finite number >= 0, got {value!r}")
     return value
 
 
@@ -70,10 +95,10 @@ def gaussian_quadrature(cov, order: int) -> tuple[np.ndarray, np.ndarray]:
     C^(−½)x: tensor Gauss–Hermite in z ~ N(0, I), mapped by x = C^(½) z."""
     cov = np.atleast_2d(np.asarray(cov, dtype=float))
     if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or not np.allclose(cov, cov.T):
-        raise ValueError(f"cov: expected a symmetric (d, d) matrix, got {cov.tolist()!r}")
+        raise ProblemError(f"cov: expected a symmetric (d, d) matrix, got {cov.tolist()!r}")
     values, vectors = np.linalg.eigh(cov)
     if values.min() < -1e-12 * max(values.max(), 0.0):
-        raise ValueError(f"cov: not positive semidefinite (eigenvalue {values.min():.3g})")
+        raise ProblemError(f"cov: not positive semidefinite (eigenvalue {values.min():.3g})")
     root = vectors * np.sqrt(np.clip(values, 0.0, None)) @ vectors.T
     z, w = np.polynomial.hermite_e.hermegauss(int(order))
     d = cov.shape[0]
@@ -97,12 +122,12 @@ class UserProblem:
         coords = tuple(coords) if isinstance(coords, (tuple, list)) else (coords,)
         if not (1 <= len(coords) <= MAX_DIM and all(isinstance(c, str) and c for c in coords)
                 and len(set(coords)) == len(coords)):
-            raise ValueError(f"coords: expected 1 to {MAX_DIM} distinct coordinate names, "
+            raise ProblemError(f"coords: expected 1 to {MAX_DIM} distinct coordinate names, "
                              f"got {coords!r}")
         callables = {"v": v, "features": features, "kernel": kernel, "sigma": sigma, "grad": grad}
         for name, fun in callables.items():
             if (name in REQUIRED_CALLABLES[kind] or fun is not None) and not callable(fun):
-                raise ValueError(f"{name}: expected a callable, got {fun!r}")
+                raise ProblemError(f"{name}: expected a callable, got {fun!r}")
         self.coords = coords
         self.kind = kind
         self.label_second_moment = _nonnegative("label_second_moment", label_second_moment)
@@ -120,13 +145,13 @@ class UserProblem:
         (n, Q, D) = ∇_θ σ*(x_q; θ_i) is needed for SGD only."""
         x = np.asarray(x, dtype=float)
         if x.ndim != 2 or x.shape[0] == 0:
-            raise ValueError(f"x: expected a 2-D array (Q, dx) with Q >= 1, got shape {x.shape}")
+            raise ProblemError(f"x: expected a 2-D array (Q, dx) with Q >= 1, got shape {x.shape}")
         q = x.shape[0]
         y = _checked("y", y, (q,))
         weights = np.full(q, 1.0 / q) if weights is None else _checked("weights", weights, (q,))
         _finite("x", x)
         if not (np.all(weights >= 0) and abs(weights.sum() - 1.0) <= 1e-10):
-            raise ValueError(f"weights: expected non-negative values summing to 1, got sum "
+            raise ProblemError(f"weights: expected non-negative values summing to 1, got sum "
                              f"{weights.sum()!r} and min {weights.min()!r}")
         return cls(coords, "data", float(weights @ y**2), sigma=sigma, grad=grad,
                    data=(x, y, weights))
@@ -168,17 +193,18 @@ class UserProblem:
     def theta(self, *coords) -> np.ndarray:
         """θ (n, D) from one flat array per coordinate."""
         if len(coords) != self.dim:
-            raise ValueError(f"expected {self.dim} coordinate arrays {self.coords}, "
+            raise ProblemError(f"expected {self.dim} coordinate arrays {self.coords}, "
                              f"got {len(coords)}")
         return np.stack([np.asarray(c, dtype=float).ravel() for c in coords], axis=1)
 
     def units(self, x, theta) -> np.ndarray:
         """σ*(x_q; θ_i) as an (n, Q) array (data problems)."""
-        return _checked("sigma(x, theta)", self._sigma(x, theta), (len(theta), len(x)))
+        return _checked("sigma(x, theta)", _call("sigma(x, theta)", self._sigma, x, theta),
+                        (len(theta), len(x)))
 
     def unit_gradients(self, x, theta) -> np.ndarray:
         """∇_θ σ*(x_q; θ_i) as an (n, Q, D) array (data problems given ``grad``)."""
-        return _checked("grad(x, theta)", self._grad(x, theta),
+        return _checked("grad(x, theta)", _call("grad(x, theta)", self._grad, x, theta),
                         (len(theta), len(x), self.dim))
 
     def v(self, *coords) -> np.ndarray:
@@ -186,7 +212,7 @@ class UserProblem:
         theta = self.theta(*coords)
         if self.has_data:
             return -self.units(self.x, theta) @ (self.weights * self.y)
-        return _checked("v(*coords)", self._v(*theta.T), (len(theta),))
+        return _checked("v(*coords)", _call("v(*coords)", self._v, *theta.T), (len(theta),))
 
     def features(self, *coords) -> np.ndarray:
         """f_k(θ) (K, n), U(θ, θ') = Σ_k f_k(θ) f_k(θ'); not for a dense kernel."""
@@ -194,11 +220,12 @@ class UserProblem:
         if self.has_data:
             return np.sqrt(self.weights)[:, None] * self.units(self.x, theta).T
         if self.kind == "dense":
-            raise ValueError("features: a problem given by a dense kernel has no feature "
+            raise ProblemError("features: a problem given by a dense kernel has no feature "
                              "functions; its reduction provides cell_features(grid) instead")
-        values = np.asarray(self._features(*theta.T), dtype=float)
+        values = _call("features(*coords)", self._features, *theta.T)
+        values = _checked("features(*coords)", values, np.shape(values))
         if values.ndim != 2 or values.shape[1] != len(theta):
-            raise ValueError(f"features(*coords): expected an array of shape (K, {len(theta)}), "
+            raise ProblemError(f"features(*coords): expected an array of shape (K, {len(theta)}), "
                              f"got shape {values.shape}")
         return _finite("features(*coords)", values)
 
@@ -207,8 +234,8 @@ class UserProblem:
         theta = _checked("theta", theta, (len(theta), self.dim))
         theta2 = _checked("theta2", theta2, (len(theta2), self.dim))
         if self.kind == "dense":
-            return _checked("kernel(theta, theta2)", self._kernel(theta, theta2),
-                            (len(theta), len(theta2)))
+            values = _call("kernel(theta, theta2)", self._kernel, theta, theta2)
+            return _checked("kernel(theta, theta2)", values, (len(theta), len(theta2)))
         return self.features(*theta.T).T @ self.features(*theta2.T)
 
     def diagonal(self, *coords) -> np.ndarray:
@@ -236,7 +263,7 @@ class UserReduction(Reduction):
 
     def __init__(self, problem: UserProblem, grid: CartesianGrid, scale, lam):
         if grid.names != problem.coords:
-            raise ValueError(f"grid: axes {grid.names} do not match the problem's coordinates "
+            raise ProblemError(f"grid: axes {grid.names} do not match the problem's coordinates "
                              f"{problem.coords}")
         self.problem = self.data = problem
         self.coords = problem.coords
@@ -244,7 +271,7 @@ class UserReduction(Reduction):
         self.scale = float(scale)
         self.lam = _nonnegative("lam", lam)
         if not self.scale > 0:
-            raise ValueError(f"scale: expected a number > 0, got {scale!r}")
+            raise ProblemError(f"scale: expected a number > 0, got {scale!r}")
         self.rank = self._rank()
 
     def _rank(self) -> int:
@@ -284,7 +311,7 @@ class DenseReduction(UserReduction):
         problem, grid, n = self.problem, self.grid, self.grid.size
         need = DENSE_MATRICES * 8 * n * n
         if need > problem.memory_budget:
-            raise ValueError(
+            raise ProblemError(
                 f"from_dense: a grid of {n} cells needs {need / 2**20:.1f} MiB for the dense "
                 f"kernel matrix and its eigendecomposition, above memory_budget = "
                 f"{problem.memory_budget / 2**20:.1f} MiB; raise the budget, use a coarser grid "
@@ -298,13 +325,13 @@ class DenseReduction(UserReduction):
         for i in range(0, n, step):
             asym = np.abs(matrix[i:i + step] - matrix[:, i:i + step].T).max()
             if asym > problem.psd_tol * scale:
-                raise ValueError(f"kernel: not symmetric at the cell centres (max |U - Uᵀ| = "
+                raise ProblemError(f"kernel: not symmetric at the cell centres (max |U - Uᵀ| = "
                                  f"{asym:.3g}, max |U| = {scale:.3g})")
         values, vectors = scipy.linalg.eigh(matrix.T, overwrite_a=True, check_finite=False)
         del matrix
         top = np.abs(values).max()
         if values[0] < -problem.psd_tol * top:
-            raise ValueError(f"kernel: not positive semidefinite on the grid (eigenvalue "
+            raise ProblemError(f"kernel: not positive semidefinite on the grid (eigenvalue "
                              f"{values[0]:.3g}, largest {values[-1]:.3g})")
         first = int(np.searchsorted(values, problem.tol * top, side="right")) if top > 0 else n
         kept = vectors[:, first:]
@@ -315,7 +342,7 @@ class DenseReduction(UserReduction):
         """F (rank, cells) with Σ_k F_kj F_kj' = U(c_j, c_j') at the cell centres (``nodes`` is
         unused: centre values are second-order accurate cell averages)."""
         if grid != self.grid:
-            raise ValueError(f"grid: the dense kernel was factored on {self.grid.to_dict()}, "
+            raise ProblemError(f"grid: the dense kernel was factored on {self.grid.to_dict()}, "
                              f"not on {grid.to_dict()}")
         return self._cell_features
 
@@ -343,13 +370,13 @@ def load_problem(case: dict) -> UserProblem:
 
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         sys.modules.pop(name, None)
         raise failure(f"importing {str(path)!r}", exc) from exc
     if hasattr(module, "make_problem"):
         try:
             problem = module.make_problem(params)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise failure(f"make_problem(params) in {str(path)!r}", exc) from exc
         what = "make_problem(params)"
     elif hasattr(module, "problem"):

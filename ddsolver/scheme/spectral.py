@@ -16,6 +16,7 @@ from ..grid import Axis, CartesianGrid
 from .base import Scheme
 
 CELLS = {"r": 48, "phi": 64}            # default collocation points / Fourier nodes per axis
+MIN_CELLS = 4                           # fewest collocation points / Fourier nodes per axis
 OUTPUT_REFINE = {1: 8, 2: 2}            # stored cells per collocation point, by grid dimension
 
 
@@ -75,6 +76,10 @@ class Spectral(Scheme):
 
     @classmethod
     def check_grid(cls, key, grid):
+        for name, axis in grid.items():
+            if axis["cells"] < MIN_CELLS:
+                checks.fail(f"{key}.{name}.cells", f"an integer >= {MIN_CELLS} with scheme = "
+                            "'spectral'", axis["cells"])
         if "phi" in grid and "r" in grid and not grid["r"]["min"] > 0:
             checks.fail(f"{key}.r.min", "a number > 0 (polar grids stop short of the pole r = 0)",
                         grid["r"]["min"])

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from ..case import as_case
 from ..drive import Progress, drive
 from ..model import model_of
+from ..resources import check_memory
 from ..results import SgdResult
 
 CHUNK_STEPS = 200_000          # progress and seeding granularity (steps)
@@ -38,15 +40,18 @@ def make_sgd_model(case: dict):
 
 
 def simulate(case, seed=None, *, output=None, overwrite=False, save_weights=None,
-             progress=None) -> SgdResult:
-    """Run particle SGD for a case (path or dict); ``seed`` defaults to the first of
-    ``sgd.seeds``. With ``output`` the snapshots are streamed to HDF5 as they come."""
+             progress=None, max_memory=None) -> SgdResult:
+    """Run particle SGD for a case (path or dict); ``seed`` (an integer in [0, 2^63 − 1])
+    defaults to the first of ``sgd.seeds``. With ``output`` the snapshots are streamed to HDF5
+    as they come. A run whose memory estimate exceeds ``max_memory`` (bytes or a size such as
+    ``"4GiB"``; default 80 % of the available memory) is refused (:mod:`ddsolver.resources`)."""
     case = as_case(case)
     sgd = case["sgd"]
-    seed = sgd["seeds"][0] if seed is None else int(seed)
+    seed = sgd["seeds"][0] if seed is None else checks.integer("seed", seed, lo=0)
     if save_weights is not None:
         sgd["save_weights"] = bool(save_weights)          # the stored case says what was run
     save_weights = sgd["save_weights"]
+    check_memory(case, "sgd", max_memory)
     if output is not None:
         from ..storage import check_output_path
         check_output_path(output, overwrite)

@@ -16,8 +16,9 @@ from ..operator.transport import RECONSTRUCTIONS
 from ..problem.schedule import Schedule
 from ..threads import single_blas_thread
 from .boundary import EdgeGuard
+from .guard import StepCollapse
 from .semi_implicit import PatankarStepper, SemiImplicitStepper
-from .ssprk import MAX_STEPS, NEGATIVE, ssprk3_advance
+from .ssprk import MAX_STEPS, NEGATIVE, UNDERFLOW, ssprk3_advance
 
 IMPLICIT_STEPPERS = {"semi_implicit": SemiImplicitStepper, "mprk22": PatankarStepper}
 PARALLEL_MIN_CELLS = 16384   # below this many cells one thread is faster (bench_multid.py)
@@ -112,8 +113,11 @@ class FiniteVolumeRun:
             raise NumericalError(f"negative or non-finite density at t = {t:.6g} with "
                                  f"dt = {dt:.3e}; this is a bug, please report it")
         if status == MAX_STEPS:
-            raise NumericalError(f"step limit {self.max_steps} reached at t = {t:.6g} "
-                                 f"(dt = {dt:.3e})")
+            raise StepCollapse(f"step limit {self.max_steps} reached at t = {t:.6g} "
+                               f"(dt = {dt:.3e})")
+        if status == UNDERFLOW:
+            raise StepCollapse(f"the step size collapsed to {dt:.3e} at t = {t:.6g} "
+                               f"({self.rejected} steps rejected)")
         self.check_boundaries()
 
     def check_boundaries(self):

@@ -58,6 +58,7 @@ from ..operator.lowrank import compression_basis
 from ..problem.initial import deposit, quantile_density
 from ..problem.schedule import Schedule, schedule_value
 from .boundary import EdgeGuard
+from .guard import StepCollapse
 from .spline import SplineTable, spline_contract, spline_moments, spline_numpy
 
 # Table nodes per grid width of an axis, by the number of tabulated coordinates. 1-D (9.1, 2561
@@ -447,8 +448,8 @@ class CompiledLagrangianRun(LagrangianRun):
                                 self.scratch, self.rtol, self.atol, out)
         if status != OK:
             what = "step size underflow" if status == STEP_UNDERFLOW else "too many steps"
-            raise NumericalError(f"Lagrangian scheme failed after t = {self.state[0]:.6g}: "
-                                 f"{what}")
+            raise StepCollapse(f"Lagrangian scheme failed after t = {self.state[0]:.6g}: "
+                               f"{what}")
         self.x = out.reshape(self.x.shape)
         self.t = t_end
         self.steps, self.rejected = int(self.state[3]), int(self.state[4])

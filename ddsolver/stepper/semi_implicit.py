@@ -55,6 +55,7 @@ from ..errors import NumericalError
 from ..operator.lowrank import lowrank_potential_numpy
 from ..operator.noise import sg_bands_into, sg_matrix, solve_mmatrix_banded
 from ..problem.schedule import schedule_value
+from .guard import collapsed
 
 MAX_GROWTH, MIN_SHRINK = 4.0, 0.2
 NEGATIVE_TOL = 1e-12     # relative size of a negative entry taken as round-off of an M-matrix solve
@@ -117,6 +118,8 @@ class FrozenPotentialStepper:
             if steps >= max_steps:
                 return t, dt, steps, rejected, 2
             h = min(dt, t_end - t)
+            if collapsed(t, h, t_end):
+                return t, h, steps, rejected, 3
             full = self.step(p, op, t, h)
             midway = self.step(p, op, t, 0.5 * h)
             half = self.step(midway, self.operator(midway), t + 0.5 * h, 0.5 * h)

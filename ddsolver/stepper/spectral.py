@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import NumericalError
 from ..threads import single_blas_thread
+from .guard import StepCollapse
 from .imex import ETDRK4Stepper
 
 log = logging.getLogger("ddsolver")
@@ -65,7 +66,7 @@ class SpectralRun:
             try:
                 self.state = self.stepper.advance(self.state, self.tau, tau_end)
             except FloatingPointError as exc:
-                raise NumericalError(f"spectral scheme: {exc}") from None
+                raise StepCollapse(f"spectral scheme: {exc}") from None
             self.t, self.tau = t_end, tau_end
             self._monitor()
 

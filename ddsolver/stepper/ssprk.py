@@ -28,8 +28,9 @@ from ..operator.transport import (
     transport_rhs_numpy,
 )
 from ..problem.schedule import schedule_value
+from .guard import collapsed
 
-OK, NEGATIVE, MAX_STEPS = 0, 1, 2
+OK, NEGATIVE, MAX_STEPS, UNDERFLOW = 0, 1, 2, 3
 STAGE_BOUND = 1.0 - 1e-9     # rate·Δt allowed in later stages (leaves room for round-off)
 MAX_GROWTH, MIN_SHRINK = 5.0, 0.2
 
@@ -106,6 +107,8 @@ def ssprk3_advance(p, base, features, volume, spacing, kind, inv_beta, schedule,
         h = min(dt, t_end - t)
         if rate0 * h > cfl:
             h = cfl / rate0
+        if collapsed(t, h, t_end):
+            return t, h, steps, rejected, UNDERFLOW
         euler_stage(y1.reshape(-1), flat, h, l0.reshape(-1))
         rate = evaluate_rhs(y1, base, features, volume, spacing, kind,
                             schedule_value(code, value, offset, exponent, t + h), inv_beta,

@@ -219,4 +219,7 @@ def test_bad_input(tmp_path):
         ddsolver.normalize_case(raw)
     with pytest.raises(CaseError, match=r"^pde.particles: 1000000000 particles at 4 snapshots "
                                         r"need 64.0 GiB"):   # 2³⁰ (rounded up) × 4 × 2 × 8 bytes
-        ddsolver.solve(tanh_case(tmp_path, "lagrangian", particles=10**9))
+        ddsolver.solve(tanh_case(tmp_path, "lagrangian", particles=10**9), max_memory=2**60)
+    with pytest.raises(CaseError, match=r"^pde.particles: the run needs about .* above the "
+                                        r"memory budget of 1 GiB"):
+        ddsolver.solve(tanh_case(tmp_path, "lagrangian", particles=10**9), max_memory="1GiB")
