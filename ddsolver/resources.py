@@ -16,17 +16,13 @@ import re
 from dataclasses import dataclass
 
 from .errors import CaseError
-from .stepper.lagrangian import TABLE_BUDGET
 
 BUDGET_FRACTION = 0.8           # default budget: this fraction of the available memory
 FLOAT = 8                       # bytes of a float64
-FV_ARRAYS = 32                  # density-sized arrays of a finite-volume step (stages, fluxes, …)
-PARTICLE_ARRAYS = 16            # particle-sized arrays of the Lagrangian integrator (7 stages, …)
 SERIES_ARRAYS = 4               # (orders × probes) arrays of the Mehler series truncation
 SERIES_TERMS = 64               # terms a kernel series needs at most when it converges
 RISK_MATRICES = 4               # N × N matrices of the exact SGD risk (cosines, their powers)
 SGD_ARRAYS = 4                  # N × D arrays of an SGD step (W, W₀, noise, update)
-SPECTRAL_MATRICES = 24          # (nodes × nodes) matrices of the spectral operators and set-up
 UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -79,42 +75,27 @@ def size_text(n: float) -> str:
 
 
 def _grid_items(case: dict) -> list[Item]:
+    """The scheme's arrays (:meth:`~ddsolver.scheme.base.Scheme.memory_items`), the kernel
+    series and the model's own arrays (:meth:`~ddsolver.model.base.Model.memory_items`)."""
+    from .model import model_of
+    from .scheme import Scheme
+
     pde = case["pde"]
     axes = pde["grid"]
     cells = math.prod(a["cells"] for a in axes.values())
     widest = max(axes, key=lambda c: axes[c]["cells"])
     cells_key = f"pde.grid.{widest}.cells"
-    snaps = len(pde["snapshot_times"])
     terms = 1 if pde["kernel_dim"] == math.inf else pde["kernel_max_terms"]
     used = min(terms, SERIES_TERMS)
-    rank = used * (used + 1) if case["data"]["kind"] == "anisotropic_gaussians" else 2 * used
-    features = 2 * FLOAT * rank * cells
+    model = model_of(case)
+    features = 2 * FLOAT * model.feature_rank(used) * cells
     probes = math.prod(a["cells"] + 1 for c, a in axes.items() if c != "a")
-    stored = cells
-    items = []
-    if pde["scheme"] == "spectral":
-        stored = cells * (8 if len(axes) == 1 else 4)
-        items.append(Item(cells_key, "spectral operators", SPECTRAL_MATRICES * FLOAT * cells**2))
-    elif pde["scheme"] == "fv":
-        items.append(Item(cells_key, "finite-volume step", FV_ARRAYS * FLOAT * cells))
-    else:
-        n = pde["particles"] if len(axes) == 1 else 2 ** math.ceil(math.log2(pde["particles"]))
-        features = min(features, TABLE_BUDGET)        # tabulated on a coarser spline grid
-        items += [Item("pde.particles", "particle integrator", PARTICLE_ARRAYS * FLOAT * n
-                       * len(axes)),
-                  Item("pde.particles", "stored particle positions", 2 * FLOAT * snaps * n
-                       * len(axes))]
-    items += [Item(cells_key, "kernel features (rank × cells)", features),
-              Item("pde.kernel_max_terms" if terms > probes else cells_key,
-                   "kernel series (terms × probes)",
-                   SERIES_ARRAYS * FLOAT * 2 * terms * 2 * probes),
-              Item("pde.snapshot_times" if snaps > stored else cells_key,
-                   "snapshots of the density", 2 * FLOAT * snaps * stored)]
-    if case["data"]["kind"] == "custom":
-        from .model import model_of
-        if model_of(case).problem.kind == "dense":
-            items.append(Item(cells_key, "dense U (cells × cells)", 2 * FLOAT * cells**2))
-    return items
+    scheme = Scheme.from_name(pde["scheme"])
+    items = [Item(*item) for item in scheme.memory_items(case, cells, cells_key, features)]
+    items.append(Item("pde.kernel_max_terms" if terms > probes else cells_key,
+                      "kernel series (terms × probes)",
+                      SERIES_ARRAYS * FLOAT * 2 * terms * 2 * probes))
+    return items + [Item(*item) for item in model.memory_items(case, cells, cells_key)]
 
 
 def _sgd_items(case: dict) -> list[Item]:

@@ -107,7 +107,8 @@ def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None)
             record["positions"] = scheme.particles(run)[0].copy()
         return record
 
-    done = drive(stops(times), set(times.tolist()), guarded_advance(run, case), observe,
+    advance = guarded_advance(run, case, scheme_of(case).tolerance_key)
+    done = drive(stops(times), set(times.tolist()), advance, observe,
                  Progress(float(times[-1]), "t", "ddsolver", TIME_BAR,
                           lambda record: {"risk": f"{record['risk']:.5f}"}, progress),
                  writer=writer)

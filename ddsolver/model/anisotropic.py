@@ -69,6 +69,10 @@ class AnisotropicModel(GaussianDataModel):
                                "kernel_dim": "inf", "boundary_mass": 1e-6}}
                 for unit, grid in grids.items()}
 
+    def feature_rank(self, terms):
+        """Two block orders per term: about terms (terms + 1) features."""
+        return terms * (terms + 1)
+
     def reduction(self, case, grid):
         from ..reduction.anisotropic import AnisotropicReduction, BiasedAnisotropicReduction
         from ..reduction.second_layer import SecondLayerReduction

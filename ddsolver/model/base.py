@@ -134,6 +134,16 @@ class Model(Registry):
         """One line: data, units, activation and dimensions."""
         raise NotImplementedError
 
+    def feature_rank(self, terms: int) -> int:
+        """Features of a kernel series of ``terms`` terms (memory estimate): two per term
+        (:mod:`ddsolver.resources`)."""
+        return 2 * terms
+
+    def memory_items(self, case: dict, cells: int, key: str) -> list[tuple]:
+        """(case key, what, bytes) of the model's own large arrays on a grid of ``cells`` cells
+        (memory estimate): none besides the scheme's."""
+        return []
+
     @classmethod
     def examples(cls) -> dict[str, dict]:
         """{label: raw case}: a tiny case of every unit, solvable in about a second by each of

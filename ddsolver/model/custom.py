@@ -83,5 +83,11 @@ class CustomModel(Model):
         """θ is the coordinates."""
         return len(self.coords)
 
+    def memory_items(self, case, cells, key):
+        """A dense U is factored as two (cells × cells) matrices."""
+        if self.problem.kind == "dense":
+            return [(key, "dense U (cells × cells)", 2 * 8 * cells**2)]
+        return []
+
     def summary(self):
         return f"custom problem {Path(self.data['file']).name}"

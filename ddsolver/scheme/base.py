@@ -83,6 +83,8 @@ class Scheme(Registry):
     example_pde: ClassVar[dict] = {}
     gibbs: ClassVar[bool] = False
     anchored: ClassVar[bool] = False
+    memory_arrays: ClassVar[int] = 0    # grid-sized float arrays of a step (memory estimate)
+    tolerance_key: ClassVar[str] = "tol"    # pde key of the time-stepping tolerance
     @classmethod
     def all_integrators(cls) -> tuple[str, ...]:
         """Every integrator some scheme accepts, ``auto`` first."""
@@ -125,6 +127,23 @@ class Scheme(Registry):
     def build(cls, case: dict, model):
         """(grid of the stored density, reduction, run) of a normalised case."""
         raise NotImplementedError
+
+    @classmethod
+    def memory_items(cls, case: dict, cells: int, key: str, features: float) -> list[tuple]:
+        """(case key, what, bytes) of the scheme's large arrays for
+        :func:`ddsolver.resources.estimate`: ``memory_arrays`` float arrays of the ``cells``
+        of the grid, the kernel features (``features`` bytes) and the stored densities."""
+        snapshots = len(case["pde"]["snapshot_times"])
+        stored = cls.stored_values(cells, len(case["pde"]["grid"]))
+        return [(key, f"{cls.name} step arrays", cls.memory_arrays * 8 * cells),
+                (key, "kernel features (rank × cells)", features),
+                ("pde.snapshot_times" if snapshots > stored else key,
+                 "snapshots of the density", 2 * 8 * snapshots * stored)]
+
+    @classmethod
+    def stored_values(cls, cells: int, ndim: int) -> int:
+        """Numbers of the density stored per snapshot on a grid of ``cells`` cells."""
+        return cells
 
     @classmethod
     def particles(cls, run) -> tuple[np.ndarray, np.ndarray] | None:

@@ -29,6 +29,7 @@ class FiniteVolumes(Scheme):
 
     name = "fv"
     integrators = ("auto", "ssprk3", "semi_implicit", "mprk22")
+    memory_arrays = 32          # stages, fluxes, reconstructions, potentials
     gibbs = True
 
     @classmethod

@@ -3,6 +3,8 @@ the exact characteristics; noiseless dynamics only."""
 
 from __future__ import annotations
 
+import math
+
 from ..errors import CaseError
 from ..grid import CartesianGrid
 from .base import Scheme
@@ -21,6 +23,22 @@ class Lagrangian(Scheme):
     name = "lagrangian"
     integrators = ("auto", "dopri5", "dop853")
     noisy = False
+    tolerance_key = "rtol"
+
+    @classmethod
+    def memory_items(cls, case, cells, key, features):
+        """The base items with the features tabulated on the spline table (at most
+        ``TABLE_BUDGET``), and the particles: 16 arrays of the integrator (7 stages, …) and
+        the positions stored at every snapshot."""
+        from ..stepper.lagrangian import TABLE_BUDGET
+
+        pde = case["pde"]
+        ndim = len(pde["grid"])
+        n = pde["particles"] if ndim == 1 else 2 ** math.ceil(math.log2(pde["particles"]))
+        snapshots = len(pde["snapshot_times"])
+        return super().memory_items(case, cells, key, min(features, TABLE_BUDGET)) + [
+            ("pde.particles", "particle integrator", 16 * 8 * n * ndim),
+            ("pde.particles", "stored particle positions", 2 * 8 * snapshots * n * ndim)]
     anchored = True
     example_pde = {"particles": 200, "rtol": 1e-8}
 

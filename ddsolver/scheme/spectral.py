@@ -68,6 +68,17 @@ class Spectral(Scheme):
 
     name = "spectral"
     integrators = ("auto", "etdrk4")
+
+    @classmethod
+    def memory_items(cls, case, cells, key, features):
+        """The base items and 24 (nodes × nodes) matrices of the operators and their set-up."""
+        return super().memory_items(case, cells, key, features) + [
+            (key, "spectral operators", 24 * 8 * cells**2)]
+
+    @classmethod
+    def stored_values(cls, cells, ndim):
+        """The density on the finer output grid: 8 values per node in 1-D, 4 in 2-D."""
+        return cells * (8 if ndim == 1 else 4)
     positive = False
 
     @classmethod

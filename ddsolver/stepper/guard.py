@@ -30,11 +30,11 @@ def collapsed(t: float, dt: float, t_end: float) -> bool:
     return dt < DT_FLOOR * max(1.0, abs(t_end)) and dt < t_end - t
 
 
-def likely_cause(case: dict) -> str:
-    """The likely cause of a stalled run: its tolerance, its schedule or stiffness."""
+def likely_cause(case: dict, tol_key: str) -> str:
+    """The likely cause of a stalled run: its tolerance (``pde.<tol_key>``), its schedule or
+    stiffness."""
     pde, schedule = case["pde"], case["training"]["schedule"]
     peak = schedule["value"] * schedule.get("offset", 1.0) ** -schedule.get("exponent", 0.0)
-    tol_key = "rtol" if pde["scheme"] == "lagrangian" else "tol"
     if pde[tol_key] < TINY_TOL:
         return (f"the tolerance (pde.{tol_key} = {pde[tol_key]:g} is below round-off; use "
                 f"{TINY_TOL:g} or more)")
@@ -45,18 +45,19 @@ def likely_cause(case: dict) -> str:
             "pde.tol, or with noise pde.integrator = 'mprk22')")
 
 
-def guarded_advance(run, case: dict):
-    """``run.advance`` for the drive loop, with the step-collapse and step-count guards."""
+def guarded_advance(run, case: dict, tol_key: str):
+    """``run.advance`` for the drive loop, with the step-collapse and step-count guards
+    (``tol_key``: the scheme's tolerance key in ``[pde]``)."""
     t_final = float(case["pde"]["snapshot_times"][-1])
 
     def advance(stop):
         try:
             run.advance(stop)
         except StepCollapse as exc:
-            raise StepCollapse(f"{exc}; likely cause: {likely_cause(case)}") from None
+            raise StepCollapse(f"{exc}; likely cause: {likely_cause(case, tol_key)}") from None
         if run.t > 0 and run.steps * t_final / run.t > MAX_PROJECTED_STEPS:
             raise StepCollapse(
                 f"{run.steps} steps to t = {run.t:.4g} project to "
                 f"{run.steps * t_final / run.t:.2g} steps to t_final = {t_final:g}, above "
-                f"{MAX_PROJECTED_STEPS:.0e}; likely cause: {likely_cause(case)}")
+                f"{MAX_PROJECTED_STEPS:.0e}; likely cause: {likely_cause(case, tol_key)}")
     return advance

@@ -9,6 +9,7 @@ from ddsolver import solve
 from ddsolver.case import normalize_case
 from ddsolver.errors import CaseError
 from ddsolver.resources import check_memory, estimate, parse_size
+from ddsolver.solve import scheme_of
 from ddsolver.stepper.guard import StepCollapse, collapsed, guarded_advance
 
 from .corpus import mutate
@@ -91,12 +92,13 @@ class FakeRun:
 ])
 def test_guarded_advance_names_the_likely_cause(mutation, cause):
     case = normalize_case(mutate(mutation))
+    tol_key = scheme_of(case).tolerance_key
     with pytest.raises(StepCollapse, match=r"collapsed .* likely cause: " + cause.replace(
             "(", r"\(").replace("+", r"\+")):
-        guarded_advance(FakeRun(1, fail=True), case)(0.1)
+        guarded_advance(FakeRun(1, fail=True), case, tol_key)(0.1)
     with pytest.raises(StepCollapse, match=r"^\d+ steps to t = 0.01 project to 5e\+08 steps"):
-        guarded_advance(FakeRun(10**7), case)(0.01)
-    guarded_advance(FakeRun(10**3), case)(0.01)             # 5e4 projected: fine
+        guarded_advance(FakeRun(10**7), case, tol_key)(0.01)
+    guarded_advance(FakeRun(10**3), case, tol_key)(0.01)             # 5e4 projected: fine
 
 
 @pytest.mark.parametrize("mutation, match", [
