@@ -6,9 +6,10 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._version import __version__
 from ..errors import DdsolverError
 from . import hdf5, sgd
-from .stream import open_file, python_value, read_error, root_attrs
+from .stream import case_rejection, open_file, python_value, read_error, root_attrs
 
 if TYPE_CHECKING:
     from ..results import SgdResult, Solution
@@ -32,8 +33,9 @@ def load(path) -> Solution | SgdResult:
 
     A file that cannot be read (truncated, foreign, failed checksum) raises a one-line
     :class:`~ddsolver.DdsolverError`; one that is read but fails a check (grid, shapes, finite
-    values, mass, stored case) is returned with ``attrs["status"] = "corrupt: <reason>"`` (the
-    stored status in ``attrs["stored_status"]``) and a :class:`CorruptFileWarning`."""
+    values, mass) is returned with ``attrs["status"] = "corrupt: <reason>"`` (the
+    stored status in ``attrs["stored_status"]``) and a :class:`CorruptFileWarning`. A stored
+    case that the case validator no longer accepts gives a warning."""
     return _load(path, tuple(READERS))
 
 
@@ -61,6 +63,9 @@ def _load(path, formats: tuple[str, ...]):
         except DAMAGE as exc:
             raise DdsolverError(f"{str(path)!r}: corrupt {name} file "
                                 f"({read_error(exc)})") from None
+    if problem is None and (rejected := case_rejection(result.case)):
+        warnings.warn(f"{str(path)!r}: ddsolver {__version__} no longer accepts the stored case "
+                      f"({rejected}); it is returned as stored", stacklevel=3)
     if problem:
         result.attrs["stored_status"] = result.attrs.get("status")
         result.attrs["status"] = f"corrupt: {problem}"

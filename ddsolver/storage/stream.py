@@ -214,9 +214,10 @@ class StreamWriter:
 
 
 def attach(ds: h5py.Dataset, scales) -> None:
-    """Attach one dimension scale to each axis of ``ds``."""
+    """Attach one dimension scale to each axis of ``ds``, and label the axis with its name."""
     for dim, scale in zip(ds.dims, scales):
         dim.attach_scale(scale)
+        dim.label = scale.name.rsplit("/", 1)[-1]
 
 
 def set_attrs(obj: h5py.HLObject, attrs: Mapping) -> None:
@@ -312,18 +313,25 @@ def nonfinite(arrays: Mapping[str, np.ndarray]) -> str | None:
 
 
 def case_problem(case) -> str | None:
-    """Why a stored case is not a case the case validator accepts, or None. Custom problems are
-    not re-checked: that would run their Python file."""
-    from ..case import normalize_case
-
+    """Why a stored case cannot be what ddsolver wrote (not a table with a [data] table), or
+    None."""
     if not isinstance(case, dict) or not isinstance(case.get("data"), dict):
         return "the stored case is not a table with a [data] table"
+    return None
+
+
+def case_rejection(case: dict) -> str | None:
+    """The case validator's objection to a stored case, or None (a later ddsolver may reject
+    what an earlier one wrote). Custom problems are not re-checked: that would run their
+    Python file."""
+    from ..case import normalize_case
+
     if case["data"].get("kind") == "custom":
         return None
     try:
         normalize_case(case)
     except (DdsolverError, ValueError, TypeError) as exc:
-        return f"the stored case is rejected by the case validator ({exc})"
+        return " ".join(str(exc).split())
     return None
 
 
