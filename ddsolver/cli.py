@@ -382,7 +382,7 @@ def _plot(args) -> None:
     from matplotlib.figure import Figure
 
     from .results import Solution
-    from .storage import load
+    from .storage import CorruptFileWarning, load
     from .visualization import plot_sgd, plot_solution
 
     output = Path(args.output or Path(args.file).with_suffix(".png"))
@@ -393,7 +393,9 @@ def _plot(args) -> None:
                             f"{output.suffix!r} (one of {', '.join(sorted(formats))})")
     if output.exists() and not args.overwrite:
         raise DdsolverError(f"output {str(output)!r} already exists (pass --overwrite)")
-    result = load(args.file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CorruptFileWarning)      # refused below
+        result = load(args.file)
     if str(result.attrs.get("status")).startswith("corrupt"):
         raise DdsolverError(f"{args.file!r}: {result.attrs['status']}; not plotted")
     (plot_solution if isinstance(result, Solution) else plot_sgd)(result, output)

@@ -307,8 +307,8 @@ def nonfinite(arrays: Mapping[str, np.ndarray]) -> str | None:
     for name, values in arrays.items():
         values = np.asarray(values, dtype=float)
         if not np.isfinite(values).all():
-            k = np.argwhere(~np.isfinite(values))[0]
-            return f"/{name} has a non-finite value ({values[tuple(k)]} at index {tuple(k)})"
+            k = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+            return f"/{name} has a non-finite value ({values[k]} at index {k})"
     return None
 
 
