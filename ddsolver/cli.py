@@ -2,7 +2,9 @@
 ``plot``, ``landscape``, ``ls`` and ``info`` (see docs/cli.md).
 
 Errors a user can cause (bad case, missing or existing file, unreadable HDF5) are printed as
-one line ``ddsolver: error: …`` and give exit code 2; Ctrl-C gives exit code 130; ``validate``
+one line ``ddsolver: error: …`` and give exit code 2; Ctrl-C gives exit code 130 and SIGTERM 143
+(a run in progress keeps its snapshots in its partial file, and the line says where); ``show``
+gives exit code 1 on a corrupt file; ``validate``
 gives exit code 1 when a comparison is outside its tolerance, ``stationary`` when the Gibbs
 iteration did not converge. Warnings are printed as
 ``ddsolver: warning: …``.
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
+import threading
 import tomllib
 import warnings
 from importlib import resources
@@ -38,15 +42,61 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _terminate_as_interrupt():
             warnings.showwarning = _show_warning
+            for name in ("case", "file"):
+                _refuse_same_file(getattr(args, name, None), getattr(args, "output", None))
             return args.run(args) or 0
     except (DdsolverError, OSError) as exc:
-        print(f"ddsolver: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"ddsolver: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ddsolver: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        rerun = "; rerun with --overwrite to start again" if getattr(exc, "__notes__", ()) else ""
+        print(f"ddsolver: {_one_line(exc, 'interrupted')}{rerun}", file=sys.stderr)
+        return 128 + getattr(exc, "signum", signal.SIGINT)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C: a run closes its file with status "interrupted"."""
+
+    signum = signal.SIGTERM
+
+    def __str__(self) -> str:
+        return "terminated"
+
+
+class _terminate_as_interrupt:
+    """Within the block (main thread only), SIGTERM raises :class:`Terminated`."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise Terminated
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _one_line(exc: BaseException, default: str = "") -> str:
+    """An exception's message (or ``default``) and notes (where a run's partial file is) on one
+    line."""
+    return "; ".join(" ".join(part.split()) for part in
+                     [str(exc) or default, *getattr(exc, "__notes__", ())] if part.strip())
+
+
+def _refuse_same_file(source, output) -> None:
+    """Refuse an output that is the command's own input file."""
+    if source is None or output is None:
+        return
+    source, output = Path(source), Path(output)
+    if source.resolve() == output.resolve() or (source.exists() and output.exists()
+                                                and source.samefile(output)):
+        raise DdsolverError(f"output {str(output)!r} is the input file: choose another output")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -147,6 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("file", metavar="OUT.h5")
     plot.add_argument("-o", "--output", metavar="FIG.png",
                       help="figure file, any matplotlib format (default: OUT.png)")
+    plot.add_argument("--overwrite", action="store_true", help="replace an existing figure")
     plot.set_defaults(run=_plot)
 
     ls = commands.add_parser("ls", help="catalog of the ddsolver files under a folder")
@@ -320,15 +371,20 @@ def _validate(args) -> int:
     return 0 if report.passed else 1
 
 
-def _show(args) -> None:
+def _show(args) -> int:
     from .model import model_of
     from .results import Solution
-    from .storage import load
+    from .storage import CorruptFileWarning, load
 
-    result = load(args.file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CorruptFileWarning)      # the status row says it
+        result = load(args.file)
     attrs = result.attrs
-    status = attrs.get("status")
-    if status == "running":
+    status = str(attrs.get("status"))
+    if status.startswith("corrupt"):
+        status = f"CORRUPT ({status.removeprefix('corrupt: ')}; stored status "
+        status += f"{attrs.get('stored_status')!r})"
+    elif status == "running":
         status = "incomplete (running: still being written, or the run was killed)"
     elif status != "complete":
         status = f"incomplete ({status})"
@@ -346,16 +402,25 @@ def _show(args) -> None:
     else:
         rows += result.summary_rows()
     _print_rows(rows + [("versions", _wrap(versions, sep=", ", indent=""))])
+    return 1 if status.startswith("CORRUPT") else 0
 
 
 def _plot(args) -> None:
+
     from .results import Solution
-    from .storage import load
+    from .storage import CorruptFileWarning, load
     from .visualization import plot_sgd, plot_solution
 
-    output = args.output or Path(args.file).with_suffix(".png")
+    output = Path(args.output or Path(args.file).with_suffix(".png"))
+    _refuse_same_file(args.file, output)
     _check_figure_format(output)
-    result = load(args.file)
+    if output.exists() and not args.overwrite:
+        raise DdsolverError(f"output {str(output)!r} already exists (pass --overwrite)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CorruptFileWarning)      # refused below
+        result = load(args.file)
+    if str(result.attrs.get("status")).startswith("corrupt"):
+        raise DdsolverError(f"{args.file!r}: {result.attrs['status']}; not plotted")
     (plot_solution if isinstance(result, Solution) else plot_sgd)(result, output)
     print(f"wrote {output}")
 

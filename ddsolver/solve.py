@@ -98,7 +98,8 @@ def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None)
     if output is not None:
         from .storage import SolutionWriter
         writer = SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs,
-                                particle_weights=weights)
+                                particle_weights=weights,
+                                diagnostics={**run.diagnostics(), "wall_time": 0.0})
 
     def observe(stop, elapsed):
         record = {"t": stop, "risk": run.risk(), "free_energy": run.free_energy(),

@@ -85,7 +85,7 @@ def simulate(case, seed=None, *, output=None, overwrite=False, save_weights=None
     if output is not None:
         from ..storage import SgdWriter
         writer = SgdWriter(output, case, seed, overwrite=overwrite, save_weights=save_weights,
-                           attrs=attrs)
+                           attrs=attrs, diagnostics={"wall_time": 0.0, "steps": 0})
     done = drive(stops, set(steps.tolist()), advance, observe,
                  Progress(int(steps[-1]), "step", f"sgd seed {seed}", show=progress),
                  writer=writer)

@@ -2,9 +2,10 @@
 
 Per snapshot: the time, the exact risk R_N of the N-unit network, the reduced coordinates of
 every unit (``/coords/<name>``, one per coordinate of the model) and, when asked, the weights
-W (N, d). The streaming (flush per
-snapshot, SWMR, final status) is :class:`~ddsolver.storage.stream.StreamWriter`'s; the layout
-is documented in ``docs/hdf5-format.md``.
+W (N, d). The streaming (lock, partial file,
+flush per snapshot, SWMR, final status) is :class:`~ddsolver.storage.stream.StreamWriter`'s; the
+layout (version 2: netCDF-4 compatible, dimensions ``t``, ``unit``, ``component``) is documented
+in ``docs/hdf5-format.md``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import numpy as np
 from ..case import case_from_json
 from ..model import model_of
 from ..results import SgdResult
-from .stream import StreamWriter, complete_snapshots
+from .stream import StreamWriter, case_problem, complete_snapshots, nonfinite
 
 FORMAT = "ddsolver.sgd"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class SgdWriter(StreamWriter):
@@ -31,31 +32,35 @@ class SgdWriter(StreamWriter):
     ``case`` is a normalised case: it gives the number of units N (``sgd.neurons``), the
     names of the reduced coordinates and the width d of the weights (``data.dim``, unless
     ``attrs["dim"]`` gives it, as for custom problems, whose weights are θ). ``weights`` must be
-    given at every snapshot if ``save_weights``, and never otherwise. Diagnostics and
-    exceptions are handled as by :class:`~ddsolver.storage.SolutionWriter`.
+    given at every snapshot if ``save_weights``, and never otherwise. Diagnostics, exceptions
+    and the partial file are handled as by :class:`~ddsolver.storage.SolutionWriter`.
     """
 
     FORMAT = FORMAT
     FORMAT_VERSION = FORMAT_VERSION
 
     def __init__(self, path, case: dict, seed: int, *, overwrite: bool = False,
-                 save_weights: bool = False, attrs: dict | None = None):
-        super().__init__(path, case, header={"seed": int(seed)}, overwrite=overwrite,
-                         attrs=attrs)
+                 save_weights: bool = False, attrs: dict | None = None,
+                 diagnostics: dict | None = None):
         n, d = case["sgd"]["neurons"], (attrs or {}).get("dim") or case["data"].get("dim")
         if save_weights and d is None:
             raise ValueError("save_weights needs the width of the weights: attrs['dim']")
         self.shape = (n, d)
         self.coords = model_of(case).coords
         self.save_weights = save_weights
+        super().__init__(path, case, header={"seed": int(seed)}, overwrite=overwrite,
+                         attrs=attrs, diagnostics=diagnostics)
+
+    def _layout(self) -> None:
+        unit = self._dimension("unit", self.shape[0])
         self._series("risk", (), "exact population risk R_N of the N-unit network")
         self._file.create_group("coords")
         for name in self.coords:
-            self._series(f"coords/{name}", (n,), f"reduced coordinate {name} of every unit",
-                         labels=("unit",))
-        if save_weights:
-            self._series("weights", (n, d), "first-layer weights W of every unit",
-                         labels=("unit", "component"))
+            self._series(f"coords/{name}", self.shape[:1],
+                         f"reduced coordinate {name} of every unit", dims=(unit,))
+        if self.save_weights:
+            self._series("weights", self.shape, "first-layer weights W of every unit",
+                         dims=(unit, self._dimension("component", self.shape[1])))
 
     def append(self, t: float, risk: float, coords: dict[str, np.ndarray],
                weights: np.ndarray | None = None, **diagnostics) -> None:
@@ -98,3 +103,20 @@ def read_sgd(f: h5py.File, attrs: dict):
                      diagnostics={k.split("/", 1)[1]: v for k, v in data.items()
                                   if k.startswith("diagnostics/")},
                      attrs=attrs)
+
+
+def sgd_problem(f: h5py.File, run: SgdResult) -> str | None:
+    """Why a read SGD run cannot be trusted, or None: the shapes of the coordinates and
+    weights against N (and d), non-finite values, a stored case the validator rejects."""
+    n, d = run.case["sgd"]["neurons"], run.attrs.get("dim") or run.case["data"].get("dim")
+    for name, values in run.coords.items():
+        if values.shape[1:] != (n,):
+            return f"/coords/{name} has {values.shape[1:]} values per snapshot, N = {n} units"
+    if run.weights is not None and run.weights.shape[1:] != (n, d):
+        return f"/weights has shape {run.weights.shape[1:]} per snapshot, expected {(n, d)}"
+    if np.isnan(run.t).any() or np.any(np.diff(run.t) <= 0):
+        return "/t is not increasing"
+    arrays = {"t": run.t, "risk": run.risk, **{f"coords/{k}": v for k, v in run.coords.items()}}
+    if run.weights is not None:
+        arrays["weights"] = run.weights
+    return nonfinite(arrays) or case_problem(run.case)

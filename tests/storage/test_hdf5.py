@@ -1,6 +1,7 @@
 """HDF5 solution files: round trip, streaming, SWMR reading, interruptions, refusals, old files."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from ddsolver.grid import CartesianGrid
 from ddsolver.storage import FORMAT_VERSION, SolutionWriter, check_output_path, load
 
 DATA = Path(__file__).parents[1] / "data"
+# subprocesses import this checkout's ddsolver
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
 CASE = {"data": {"kind": "isotropic_gaussians", "delta": 0.8, "dim": 40},
         "network": {"activation": "relu"},
         "training": {"t_final": 1},
@@ -79,14 +82,17 @@ def test_layout_and_dimension_scales(tmp_path, grid, case):
     path = tmp_path / "run.h5"
     write(path, grid, case, 3)
     with h5py.File(path, "r") as f:
-        assert f["t"].is_scale and f["grid/r"].is_scale
+        assert f["t"].is_scale and f["r"].is_scale
         for name in ("risk", "density", "free_energy", "diagnostics/mass",
                      "diagnostics/steps"):
             assert f[name].dims[0][0].name == "/t"
             assert f[name].shape[0] == 3 and f[name].maxshape[0] is None
-        assert f["density"].dims[1][0].name == "/grid/r"
-        np.testing.assert_allclose(f["grid/r"][:], grid.axes[0].centres)
-        np.testing.assert_allclose(f["grid/r_edges"][:], grid.axes[0].edges)
+            assert f[name].fletcher32 and f[name].attrs["units"] == "1"
+        assert f["density"].dims[1][0].name == "/r"
+        assert f["r"].attrs["bounds"] == "r_bounds" and f["r_bounds"].dims[0][0].name == "/r"
+        np.testing.assert_allclose(f["r"][:], grid.axes[0].centres)
+        np.testing.assert_allclose(f["r_bounds"][:, 0], grid.axes[0].edges[:-1])
+        np.testing.assert_allclose(f["r_bounds"][:, 1], grid.axes[0].edges[1:])
         assert isinstance(f.attrs["format_version"], np.integer)
 
 
@@ -97,7 +103,7 @@ def test_read_while_writing(tmp_path, grid, case):
         for _ in range(2):
             t, risk, density, free_energy, diag = next(data)
             w.append(t, risk, density, free_energy, **diag)
-        with h5py.File(path, "r", swmr=True) as reader:
+        with h5py.File(w.partial, "r", swmr=True) as reader:
             assert reader["t"].shape == (2,)
             t, risk, density, free_energy, diag = next(data)
             w.append(t, risk, density, free_energy, **diag)
@@ -105,9 +111,10 @@ def test_read_while_writing(tmp_path, grid, case):
             reader["density"].refresh()
             np.testing.assert_array_equal(reader["t"][:], [0.0, 0.1, 0.2])
             np.testing.assert_array_equal(reader["density"][2], density)
-        running = load(path)
+        running = load(w.partial)
         assert running.attrs["status"] == "running" and len(running.t) == 3
-    assert load(path).attrs["status"] == "complete"
+        assert not path.exists()
+    assert load(path).attrs["status"] == "complete" and not w.partial.exists()
 
 
 @pytest.mark.parametrize("error, status", [
@@ -117,11 +124,12 @@ def test_read_while_writing(tmp_path, grid, case):
 ])
 def test_interrupted_writer_keeps_snapshots(tmp_path, grid, case, error, status):
     path = tmp_path / "run.h5"
-    with pytest.raises(type(error)), SolutionWriter(path, grid, case) as w:
+    with pytest.raises(type(error)) as raised, SolutionWriter(path, grid, case) as w:
         for t, risk, density, free_energy, diag in snapshots(grid, 2):
             w.append(t, risk, density, free_energy, **diag)
         raise error
-    sol = load(path)
+    assert not path.exists() and "2 snapshots kept in" in raised.value.__notes__[0]
+    sol = load(tmp_path / "run.partial.h5")
     assert sol.attrs["status"] == status
     assert len(sol.t) == 2 and sol.density.shape == (2, 50)
 
@@ -140,9 +148,9 @@ def test_killed_writer_leaves_readable_file(tmp_path):
             w.append(0.1 * k, 1.0, np.full(50, 1 / 8), 0.5, mass=1.0)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, env=CHILD_ENV)
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
-    sol = load(path)
+    sol = load(tmp_path / "run.partial.h5")
     assert sol.attrs["status"] == "running"
     np.testing.assert_array_equal(sol.t, [0.0, 0.1, 0.2])
 
@@ -186,7 +194,7 @@ def test_newer_format_refused(tmp_path, grid, case):
     write(path, grid, case, 1)
     with h5py.File(path, "a") as f:
         f.attrs["format_version"] = FORMAT_VERSION + 1
-    with pytest.raises(DdsolverError, match="format version 2 is newer.*upgrade ddsolver"):
+    with pytest.raises(DdsolverError, match="format version 3 is newer.*upgrade ddsolver"):
         load(path)
 
 

@@ -1,5 +1,6 @@
 """HDF5 SGD files: round trip, layout, SWMR reading, interruptions, the fixture, load dispatch."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def test_round_trip(tmp_path, case):
     assert set(result.coords) == {"r"}
     assert result.seed == 3 and case_to_json(result.case) == case_to_json(case)
     attrs = result.attrs
-    assert attrs["format"] == "ddsolver.sgd" and attrs["format_version"] == 1
+    assert attrs["format"] == "ddsolver.sgd" and attrs["format_version"] == 2
     assert attrs["status"] == "complete" and attrs["run_time"] == 1.5 and attrs["eps"] == 1e-3
     for name in ("ddsolver", "numpy", "numba", "h5py", "hdf5"):
         assert isinstance(attrs[f"{name}_version"], str)
@@ -79,6 +80,7 @@ def test_layout_and_dimension_scales(tmp_path, case):
             assert f[name].dims[0][0].name == "/t" and f[name].dims[0].label == "t"
         assert f["diagnostics/steps"].dtype == np.int64
         assert [d.label for d in f["weights"].dims] == ["t", "unit", "component"]
+        assert f["weights"].dims[1][0].name == "/unit" and f["weights"].fletcher32
 
 
 def test_weights_only_when_asked(tmp_path, case):
@@ -117,7 +119,7 @@ def test_read_while_writing(tmp_path, case):
         for _ in range(2):
             t, risk, coords, W, diag = next(data)
             w.append(t, risk, coords, W, **diag)
-        with h5py.File(path, "r", swmr=True) as reader:
+        with h5py.File(w.partial, "r", swmr=True) as reader:
             assert reader["t"].shape == (2,)
             t, risk, coords, W, diag = next(data)
             w.append(t, risk, coords, W, **diag)
@@ -126,7 +128,7 @@ def test_read_while_writing(tmp_path, case):
             np.testing.assert_array_equal(reader["t"][:], [0.0, 0.1, 0.2])
             np.testing.assert_array_equal(reader["coords/r"][2], coords["r"])
             np.testing.assert_array_equal(reader["weights"][2], W)
-        running = load(path)
+        running = load(w.partial)
         assert running.attrs["status"] == "running" and len(running.t) == 3
     assert load(path).attrs["status"] == "complete"
 
@@ -141,7 +143,8 @@ def test_interrupted_writer_keeps_snapshots(tmp_path, case, error, status):
         for t, risk, coords, _, diag in snapshots(2):
             w.append(t, risk, coords, None, **diag)
         raise error
-    result = load(path)
+    assert not path.exists()
+    result = load(w.partial)
     assert result.attrs["status"] == status
     assert len(result.t) == 2 and result.coords["r"].shape == (2, N)
 
@@ -158,9 +161,10 @@ def test_killed_writer_leaves_readable_file(tmp_path):
             w.append(0.1 * k, 1.0, {{"r": np.ones({N})}}, np.ones(({N}, {D})), steps=k)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
-    sgd = load_sgd(path)
+    sgd = load_sgd(tmp_path / "sgd.partial.h5")
     assert sgd.attrs["status"] == "running" and sgd.seed == 5
     np.testing.assert_array_equal(sgd.t, [0.0, 0.1, 0.2])
     assert sgd.weights.shape == (3, N, D)
@@ -182,8 +186,8 @@ def test_newer_format_refused(tmp_path, case):
     path = tmp_path / "sgd.h5"
     write(path, case, 1)
     with h5py.File(path, "a") as f:
-        f.attrs["format_version"] = 2
-    with pytest.raises(DdsolverError, match="format version 2 is newer.*upgrade ddsolver"):
+        f.attrs["format_version"] = 3
+    with pytest.raises(DdsolverError, match="format version 3 is newer.*upgrade ddsolver"):
         load(path)
 
 
