@@ -406,7 +406,6 @@ def _show(args) -> int:
 
 
 def _plot(args) -> None:
-
     from .results import Solution
     from .storage import CorruptFileWarning, load
     from .visualization import plot_sgd, plot_solution

@@ -17,6 +17,9 @@ What a model provides (docs/architecture.md §3 walks through adding one):
 ``periodic``          coordinates that are angles (a grid spans exactly 2π)
 ``default_ranges``    {coordinate: (min, max)} grid defaults (missing: ``min``/``max`` required)
 ``scalar_laws``       {coordinate: law} defaults of the per-coordinate initial laws
+``runs_user_code``    whether validating its case imports a user's file (not re-checked on load)
+``feature_rank``      features of a kernel series of a given number of terms (memory estimate)
+``memory_items``      its own large arrays beyond the scheme's (memory estimate)
 ``check_data``        the ``[data]`` table, checked and filled (classmethod)
 ``check_network``     the ``[network]`` table, checked and filled (classmethod)
 ``coords``            the reduced coordinates, in grid-axis order
@@ -59,6 +62,7 @@ class Model(Registry):
     periodic: ClassVar[tuple[str, ...]] = ()
     default_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
     scalar_laws: ClassVar[dict[str, dict]] = {}
+    runs_user_code: ClassVar[bool] = False   # validating a case imports the user's file
     # -- case checks ------------------------------------------------------------------------------
 
     @classmethod

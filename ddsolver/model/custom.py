@@ -22,6 +22,7 @@ class CustomModel(Model):
     """A problem loaded from ``data.file`` (``make_problem(params)`` or ``problem``)."""
 
     kind = "custom"
+    runs_user_code = True
     init_kinds = ("product", "density")
     schemes = ("fv", "lagrangian")
 

@@ -20,6 +20,9 @@ What a scheme provides:
 ``integrator``           the time integrator a case runs with (``auto`` resolved)
 ``build``                (grid of the stored density, reduction, run) of a normalised case
 ``particles``            (positions (n, D), weights) of a particle run, or None (a density)
+``tolerance_key``        the ``[pde]`` key of its time-stepping tolerance (``tol`` or ``rtol``)
+``memory_items``         its large arrays for the memory estimate (``memory_arrays`` grid-sized
+                         arrays, features, stored snapshots: :mod:`ddsolver.resources`)
 =======================  =======================================================================
 
 A run (:class:`Run`) is what the drive loop advances:

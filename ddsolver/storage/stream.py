@@ -325,10 +325,11 @@ def case_rejection(case: dict) -> str | None:
     what an earlier one wrote). Custom problems are not re-checked: that would run their
     Python file."""
     from ..case import normalize_case
+    from ..model import model_class
 
-    if case["data"].get("kind") == "custom":
-        return None
     try:
+        if model_class(case).runs_user_code:
+            return None
         normalize_case(case)
     except (DdsolverError, ValueError, TypeError) as exc:
         return " ".join(str(exc).split())
