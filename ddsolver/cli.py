@@ -84,9 +84,16 @@ class _terminate_as_interrupt:
 
 def _one_line(exc: BaseException, default: str = "") -> str:
     """An exception's message (or ``default``) and notes (where a run's partial file is) on one
-    line."""
-    return "; ".join(" ".join(part.split()) for part in
-                     [str(exc) or default, *getattr(exc, "__notes__", ())] if part.strip())
+    line, printable (:func:`_printable`)."""
+    return _printable("; ".join(" ".join(part.split()) for part in
+                                [str(exc) or default, *getattr(exc, "__notes__", ())]
+                                if part.strip()))
+
+
+def _printable(text) -> str:
+    """``text`` with what the terminal cannot encode (e.g. lone surrogates decoded from damaged
+    bytes of a file) escaped."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _refuse_same_file(source, output) -> None:
@@ -100,7 +107,7 @@ def _refuse_same_file(source, output) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"ddsolver: warning: {message}", file=sys.stderr)
+    print(f"ddsolver: warning: {_printable(message)}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -496,7 +503,7 @@ def _short(value) -> str:
 def _print_rows(rows: list[tuple[str, object]]) -> None:
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
-        first, *rest = str(value).splitlines() or [""]
+        first, *rest = _printable(value).splitlines() or [""]
         print(f"{key:<{width}}  {first}")
         for line in rest:
             print(" " * (width + 2) + line)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 READERS = {hdf5.FORMAT: (hdf5.FORMAT_VERSION, hdf5.read_solution, hdf5.solution_problem),
            sgd.FORMAT: (sgd.FORMAT_VERSION, sgd.read_sgd, sgd.sgd_problem)}
 # what reading a damaged file can raise (h5py, json, numpy): turned into one line naming the file
-DAMAGE = (KeyError, OSError, ValueError, TypeError, AttributeError, IndexError, RecursionError)
+DAMAGE = (KeyError, OSError, ValueError, TypeError, AttributeError, IndexError, RecursionError,
+          RuntimeError)          # h5py: "incorrect metadata checksum" of damaged metadata
 
 
 class CorruptFileWarning(UserWarning):
