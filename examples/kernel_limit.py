@@ -17,11 +17,11 @@ limit's first-order value; the table is printed.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import numpy as np
+from _gallery import command_line, figure, save
 
 import ddsolver
 from ddsolver.case import normalize_case
@@ -91,11 +91,7 @@ def report(law: str, alphas, result: dict) -> None:
 
 
 def plot(alphas, results: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    plt, fig, axes = figure(2, 2, (12, 8.5))
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(alphas)))
     for ax, (law, result) in zip(axes[0], results.items()):
         for alpha, run, colour in zip(alphas, result["runs"], colours):
@@ -115,11 +111,7 @@ def plot(alphas, results: dict, path: Path) -> None:
                    title="units move by O(1/α) (dashed: kernel limit)")
     for ax in axes[1]:
         ax.legend(fontsize="small")
-    for ax in axes.ravel():
-        ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save(plt, fig, path)
 
 
 def main(out: Path, quick: bool = False) -> dict:
@@ -136,8 +128,4 @@ def main(out: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, default=Path("kernel-limit"))
-    parser.add_argument("--quick", action="store_true", help="the small size of the tests")
-    args = parser.parse_args()
-    main(args.output, args.quick)
+    command_line(main, __doc__, "kernel-limit")

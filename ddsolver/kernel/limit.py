@@ -39,7 +39,7 @@ from scipy.linalg import expm
 from ..errors import CaseError
 from ..grid import CartesianGrid
 from ..operator.lowrank import compression_basis
-from ..problem.initial import InitialLaw, deposit
+from ..problem.initial import InitialLaw, ScalarLaw, deposit
 from ..problem.schedule import Schedule
 
 DIFFERENCE_STEP = 1e-6          # central differences: this × the axis width
@@ -52,10 +52,7 @@ def check_zero_output(case: dict, model) -> None:
     if "a" not in model.coords:
         return
     law = case["init"].get("a", model.scalar_laws.get("a"))
-    mean = {"constant": lambda s: s["value"], "normal": lambda s: s["mean"],
-            "uniform": lambda s: 0.5 * (s["low"] + s["high"]),
-            "discrete": lambda s: float(np.dot(s["values"], s["weights"]))}[law["kind"]](law)
-    if abs(mean) > 1e-14:
+    if abs(ScalarLaw(law).mean) > 1e-14:
         raise CaseError(f"init.a: the kernel regime linearises about a law of zero output, "
                         f"∫σ* dρ₀ = E[a] ∫σ dρ₀ = 0: the law of a needs mean 0, got {law}")
 
@@ -95,6 +92,7 @@ class KernelLimitRun:
         self.system += lam * np.eye(k)
         self.z = np.zeros(k)
         self.t, self.steps = 0.0, 0
+        self.density = self._deposit()
 
     def _point_values(self, radial):
         """[v, f] (1 + rank, nodes) at the quadrature points and their gradients (axes,
@@ -129,6 +127,7 @@ class KernelLimitRun:
     def advance(self, t_end: float) -> None:
         self.z = self.state_at(t_end)
         self.t = t_end
+        self.density = self._deposit()
 
     def moments(self) -> tuple[float, np.ndarray]:
         """(m₀, c) = (G_0·z, G_c·z)."""
@@ -160,9 +159,9 @@ class KernelLimitRun:
         """D_t at the quadrature points, (nodes, axes): Σ_j z_j ∇g_j."""
         return np.einsum("ajn,j->na", self.slopes, self.z)
 
-    @property
-    def density(self) -> np.ndarray:
-        """The nodes at θ₀ + D_t(θ₀)/α deposited on the grid (mass and means kept)."""
+    def _deposit(self) -> np.ndarray:
+        """The density: the nodes at θ₀ + D_t(θ₀)/α deposited on the grid (mass and means
+        kept), once per state."""
         moved = self.points + self.displacements() / self.scale
         moved[:, self.mirror] = np.abs(moved[:, self.mirror])
         return deposit(moved, self.weights, self.grid)

@@ -116,6 +116,15 @@ class ScalarLaw:
             return axis_deposit(values, weights, axis)
         return _continuous_masses(self.frozen(key), axis, key, f"{self.kind} law", outside_tol)
 
+    @property
+    def mean(self) -> float:
+        """The law's mean."""
+        s = self.spec
+        if self.kind in ("constant", "discrete"):
+            values, weights = self.atoms()
+            return float(values @ weights)
+        return 0.5 * (s["low"] + s["high"]) if self.kind == "uniform" else float(s["mean"])
+
     def atoms(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, weights) of a constant or discrete law."""
         s = self.spec
