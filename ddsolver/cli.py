@@ -41,19 +41,33 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code
+    terminate = _terminate_as_interrupt()
     try:
-        with warnings.catch_warnings(), _terminate_as_interrupt():
+        with warnings.catch_warnings(), terminate:
             warnings.showwarning = _show_warning
             for name in ("case", "file"):
                 _refuse_same_file(getattr(args, name, None), getattr(args, "output", None))
             return args.run(args) or 0
-    except (DdsolverError, OSError) as exc:
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, getattr(exc, "signum", signal.SIGINT))
+    except Exception as exc:
+        if terminate.received:          # SIGTERM surfaced as another error (e.g. inside numba)
+            return _interrupted(exc, signal.SIGTERM)
+        if not isinstance(exc, DdsolverError | OSError):
+            raise
         print(f"ddsolver: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as exc:
-        rerun = "; rerun with --overwrite to start again" if getattr(exc, "__notes__", ()) else ""
-        print(f"ddsolver: {_one_line(exc, 'interrupted')}{rerun}", file=sys.stderr)
-        return 128 + getattr(exc, "signum", signal.SIGINT)
+
+
+def _interrupted(exc: BaseException, signum: int) -> int:
+    """Report an interrupted run in one line (where its partial file is); 128 + the signal."""
+    notes = getattr(exc, "__notes__", ())
+    rerun = "; rerun with --overwrite to start again" if notes else ""
+    what = "terminated" if signum == signal.SIGTERM else "interrupted"
+    detail = "; ".join(" ".join(note.split()) for note in notes)
+    print(_printable(f"ddsolver: {what}{'; ' + detail if detail else ''}{rerun}"),
+          file=sys.stderr)
+    return 128 + signum
 
 
 class Terminated(KeyboardInterrupt):
@@ -68,13 +82,15 @@ class Terminated(KeyboardInterrupt):
 class _terminate_as_interrupt:
     """Within the block (main thread only), SIGTERM raises :class:`Terminated`."""
 
+    def __init__(self):
+        self.previous, self.received = None, False
+
     def __enter__(self):
-        self.previous = None
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGTERM, self._raise)
 
-    @staticmethod
-    def _raise(signum, frame):
+    def _raise(self, signum, frame):
+        self.received = True
         raise Terminated
 
     def __exit__(self, *exc):
