@@ -62,7 +62,8 @@ def main(argv=None) -> int:
 def _interrupted(exc: BaseException, signum: int) -> int:
     """Report an interrupted run in one line (where its partial file is); 128 + the signal."""
     notes = getattr(exc, "__notes__", ())
-    rerun = "; rerun with --overwrite to start again" if notes else ""
+    rerun = ("; rerun with --resume to continue (solve, sgd), or --overwrite to start again"
+             if notes else "")
     what = "terminated" if signum == signal.SIGTERM else "interrupted"
     detail = "; ".join(" ".join(note.split()) for note in notes)
     print(_printable(f"ddsolver: {what}{'; ' + detail if detail else ''}{rerun}"),
@@ -136,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     solve = commands.add_parser("solve", help="solve a case, streaming snapshots to HDF5")
     _case_argument(solve)
     _output_arguments(solve, "HDF5 file written as the run goes")
+    _resume_argument(solve)
     solve.set_defaults(run=_solve)
 
     stationary = commands.add_parser("stationary", help="solve for the stationary (Gibbs) state "
@@ -185,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     sgd.add_argument("--save-weights", action=argparse.BooleanOptionalAction, default=None,
                      help="also store the weights W at every snapshot (default: "
                      "sgd.save_weights)")
+    _resume_argument(sgd)
     sgd.set_defaults(run=_sgd)
 
     demo = commands.add_parser("demo", help="PDE against SGD on MMN's example 9.1, with a "
@@ -251,6 +254,14 @@ def _output_arguments(parser, help: str) -> None:
     _progress_argument(parser)
 
 
+def _resume_argument(parser) -> None:
+    parser.add_argument("--resume", action="store_true", help="continue the run left in "
+                        "OUT.partial.h5 (killed or interrupted) or, without one, the finished "
+                        "OUT.h5 to a later t_final, from its last snapshot, bit for bit as an "
+                        "uninterrupted run; the case may change only in t_final and later "
+                        "snapshot times")
+
+
 def _progress_argument(parser) -> None:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
@@ -261,8 +272,8 @@ def _progress_argument(parser) -> None:
 def _solve(args) -> None:
     from .solve import solve
 
-    sol = solve(args.case, args.output, overwrite=args.overwrite, progress=args.progress,
-                max_memory=args.max_memory)
+    sol = solve(args.case, args.output, overwrite=args.overwrite, resume=args.resume,
+                progress=args.progress, max_memory=args.max_memory)
     _print_rows(sol.summary_rows() + [("output", args.output)])
 
 
@@ -334,8 +345,8 @@ def _sgd(args) -> None:
     from .sgd.run import simulate
 
     result = simulate(args.case, args.seed, output=args.output, overwrite=args.overwrite,
-                      save_weights=args.save_weights, progress=args.progress,
-                      max_memory=args.max_memory)
+                      resume=args.resume, save_weights=args.save_weights,
+                      progress=args.progress, max_memory=args.max_memory)
     _print_rows(result.summary_rows() + [("output", args.output)])
 
 

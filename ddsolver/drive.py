@@ -47,14 +47,17 @@ class Drive:
 
 def drive(stops: Iterable, snapshots: set, advance: Callable, observe: Callable,
           progress: Progress, *, writer=None, finish: Callable[[], dict] = dict,
-          position: Callable = lambda stop: stop) -> Drive:
+          position: Callable = lambda stop: stop, state: Callable | None = None,
+          initial: float = 0.0) -> Drive:
     """Advance to each stop, record the snapshots, stream them, close with a status.
 
     ``advance(stop)`` moves the run to ``stop``; for a stop in ``snapshots``,
     ``observe(stop, elapsed)`` returns the record (``elapsed``: seconds since the loop started),
     which is kept and passed to ``writer.append(**record)``. ``writer`` is a context manager or
     None; it is closed with the run time and the attributes ``finish()`` returns (``status``
-    defaults to "complete"). ``position(stop)`` is the bar's value at a stop.
+    defaults to "complete"). ``position(stop)`` is the bar's value at a stop, ``initial`` its
+    value before the first. ``state()``: the run state written with each snapshot (for
+    ``--resume``; not kept in the records).
     """
     out = Drive()
     start = time.perf_counter()
@@ -63,7 +66,7 @@ def drive(stops: Iterable, snapshots: set, advance: Callable, observe: Callable,
             writer = stack.enter_context(writer)
         bar = stack.enter_context(tqdm(total=progress.total, disable=not progress.visible(),
                                        unit=progress.unit, desc=progress.desc,
-                                       bar_format=progress.bar_format))
+                                       bar_format=progress.bar_format, initial=initial))
         for stop in stops:
             advance(stop)
             bar.update(position(stop) - bar.n)
@@ -74,7 +77,7 @@ def drive(stops: Iterable, snapshots: set, advance: Callable, observe: Callable,
             if progress.postfix is not None:
                 bar.set_postfix(progress.postfix(record))
             if writer is not None:
-                writer.append(**record)
+                writer.append(**record, **({} if state is None else {"state": state()}))
         out.run_time = time.perf_counter() - start
         if writer is not None:
             writer.close(**{"status": "complete", "run_time": out.run_time, **finish()})

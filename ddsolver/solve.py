@@ -14,6 +14,7 @@ import numpy as np
 
 from .case import as_case
 from .drive import TIME_BAR, Progress, drive
+from .errors import DdsolverError
 from .model import model_of
 from .resources import check_memory
 from .results import Solution
@@ -54,7 +55,8 @@ def run_attrs(reduction, run) -> dict:
     return {key: value for key, value in facts.items() if value is not None}
 
 
-def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None) -> Solution:
+def solve(case, output=None, *, overwrite=False, resume=False, progress=None,
+          max_memory=None) -> Solution:
     """Solve the distributional dynamics of a case; optionally stream snapshots to HDF5.
 
     Parameters
@@ -62,6 +64,9 @@ def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None)
     case : path of a TOML case file, or a case dict (see docs/case-file.md).
     output : path of an HDF5 file to write as the run goes (see docs/hdf5-format.md).
     overwrite : replace an existing ``output`` (otherwise an existing file is an error).
+    resume : continue the run in ``output``'s partial file (killed, interrupted or failed) or
+        the finished ``output`` (to a later ``t_final``) from its last snapshot, bit for bit as
+        an uninterrupted run (:mod:`ddsolver.storage.resume`); without either file, a new run.
     progress : show a progress bar; ``None`` shows one only on a terminal.
     max_memory : memory budget (bytes or a size such as ``"4GiB"``); a run whose estimate
         (:mod:`ddsolver.resources`) exceeds it is refused. Default: 80 % of the available memory.
@@ -73,9 +78,20 @@ def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None)
     start = time.perf_counter()
     case = as_case(case)
     check_memory(case, "solve", max_memory)
+    times = case["pde"]["snapshot_times"]
+    point = None
+    if resume and (overwrite or output is None):
+        raise DdsolverError("resume continues the run in an output file: give one, and not "
+                            "with overwrite")
     if output is not None:
-        from .storage import check_output_path
-        check_output_path(output, overwrite)
+        from .storage import FORMAT, FORMAT_VERSION, check_output_path, load, resume_point
+        if resume:
+            point = resume_point(output, case, FORMAT, FORMAT_VERSION, times)
+            if point is not None and point.complete:
+                log.warning("%s is a finished run of this case: nothing to resume", output)
+                return load(output)
+        if point is None:
+            check_output_path(output, overwrite)
     if case["training"]["regime"] == "kernel":
         from .kernel import build
         grid, reduction, run = build(case, model_of(case))
@@ -87,19 +103,22 @@ def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None)
         method = {"scheme": scheme.name, "integrator": scheme.integrator(case)}
         particles = scheme.particles(run)
     weights = None if particles is None else particles[1].copy()
+    resumed = point is not None and point.count > 0
+    if resumed:
+        run.restore(point.state)
     setup_time = time.perf_counter() - start
     compile_time = run.warm_up()
     log.info("set-up %.2f s, compile/load %.2f s, kernel rank %s (%s used)", setup_time,
              compile_time, reduction.rank, run.kernel_rank)
     attrs = {**method, **run_attrs(reduction, run),
              "setup_time": setup_time, "compile_time": compile_time}
-    times = case["pde"]["snapshot_times"]
     writer = None
     if output is not None:
         from .storage import SolutionWriter
         writer = SolutionWriter(output, grid, case, overwrite=overwrite, attrs=attrs,
                                 particle_weights=weights,
-                                diagnostics={**run.diagnostics(), "wall_time": 0.0})
+                                diagnostics={**run.diagnostics(), "wall_time": 0.0},
+                                state=run.resume_state(), resume=point)
 
     def observe(stop, elapsed):
         record = {"t": stop, "risk": run.risk(), "free_energy": run.free_energy(),
@@ -109,13 +128,16 @@ def solve(case, output=None, *, overwrite=False, progress=None, max_memory=None)
         return record
 
     advance = guarded_advance(run, case, scheme_of(case).tolerance_key)
-    done = drive(stops(times), set(times.tolist()), advance, observe,
+    done = drive([stop for stop in stops(times) if not resumed or stop > point.t],
+                 set(times.tolist()), advance, observe,
                  Progress(float(times[-1]), "t", "ddsolver", TIME_BAR,
                           lambda record: {"risk": f"{record['risk']:.5f}"}, progress),
-                 writer=writer)
+                 writer=writer, state=run.resume_state, initial=run.t)
     attrs.update(run_time=done.run_time, status="complete")
     log.info("run %.2f s, %d steps (%d rejected)", done.run_time, run.steps,
              run.diagnostics()["rejected_steps"])
+    if resumed:
+        return load(output)
     return solution_of(done.records, grid, case, attrs, weights)
 
 

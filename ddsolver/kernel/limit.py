@@ -124,10 +124,19 @@ class KernelLimitRun:
         generator[0, k] = -2.0
         return expm(float(self.schedule.integral(t)) * generator)[:k, k]
 
-    def advance(self, t_end: float) -> None:
+    def advance(self, t_end: float, limit: float | None = None) -> None:
+        """Evaluate the state at ``t_end`` (exact in t: ``limit`` is not needed)."""
         self.z = self.state_at(t_end)
         self.t = t_end
         self.density = self._deposit()
+
+    def resume_state(self) -> dict:
+        """The state is a function of t alone."""
+        return {"t": self.t}
+
+    def restore(self, state: dict) -> None:
+        """Continue from a :meth:`resume_state` of a run of the same case."""
+        self.advance(float(state["t"]))
 
     def moments(self) -> tuple[float, np.ndarray]:
         """(m₀, c) = (G_0·z, G_c·z)."""

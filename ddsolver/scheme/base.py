@@ -31,7 +31,11 @@ A run (:class:`Run`) is what the drive loop advances:
 ``t``, ``steps``         its time and the number of accepted steps so far
 ``kernel_rank``          the rank of U it evaluates per step (None: no low-rank form)
 ``warm_up()``            compile or load the kernels; returns the seconds it took
-``advance(t_end)``       move the state to time ``t_end``
+``advance(t_end, limit)`` move the state to time ``t_end`` (steps may go past it, up to
+                         ``limit``, the next snapshot time, but never depend on ``t_end``: a
+                         pause for the progress bar does not change the numbers)
+``resume_state()``       {name: array or number}: what ``restore`` needs to continue bit for bit
+``restore(state)``       continue from a ``resume_state()`` of a run of the same case
 ``density``              the density on the stored grid (cells × cell volume sums to 1)
 ``risk()``               R(ρ_t)
 ``free_energy()``        F(ρ_t) (docs/numerics.md)
@@ -62,7 +66,11 @@ class Run(Protocol):
 
     def warm_up(self) -> float: ...
 
-    def advance(self, t_end: float) -> None: ...
+    def advance(self, t_end: float, limit: float | None = None) -> None: ...
+
+    def resume_state(self) -> dict: ...
+
+    def restore(self, state: dict) -> None: ...
 
     @property
     def density(self) -> np.ndarray: ...

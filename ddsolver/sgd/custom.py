@@ -106,3 +106,7 @@ class CustomSgdModel:
     def weights(self, theta: np.ndarray) -> np.ndarray:
         """The network's parameters θ (N, D) (the state itself, not a copy)."""
         return theta
+
+    def arrays(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """The state itself, θ (N, D)."""
+        return {"theta": theta}

@@ -129,3 +129,7 @@ class GaussianSgdModel:
     def weights(self, state: UnitState) -> np.ndarray:
         """The first-layer weights W (N, d) (a view)."""
         return state.W
+
+    def arrays(self, state: UnitState) -> dict[str, np.ndarray]:
+        """W, A and B (the arrays the steps change; the anchors do not)."""
+        return {"W": state.W, "A": state.A, "B": state.B}

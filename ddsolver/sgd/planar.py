@@ -276,3 +276,7 @@ class PlanarSgdModel:
     def weights(self, state: np.ndarray) -> np.ndarray:
         """W (N, 2), or φ as (N, 1) (views of the state)."""
         return state[:, None] if self.circle else state
+
+    def arrays(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        """The state itself: W (N, 2) or φ (N,)."""
+        return {"theta": state}

@@ -88,24 +88,27 @@ class FiniteVolumeRun:
                                                        schedule.args(), tol, self.p.shape)
                          if integrator in IMPLICIT_STEPPERS else None)
 
-    def _advance_kernel(self, p, t, t_end, dt, max_steps):
+    def _advance_kernel(self, p, t, t_end, t_limit, dt, max_steps):
         if self.implicit is not None:
-            return self.implicit.advance(p, t, t_end, dt, max_steps)
+            return self.implicit.advance(p, t, t_end, t_limit, dt, max_steps)
         pot = self.potential
         with numba_threads(self.threads):
             return ssprk3_advance(p, pot.base, pot.features, self.grid.cell_volume, self.spacing,
                                   self.reconstruction, self.inv_beta, self.schedule.args(),
-                                  self.cfl, self.tol, t, t_end, dt, max_steps)
+                                  self.cfl, self.tol, t, t_end, t_limit, dt, max_steps)
 
     def warm_up(self) -> float:
         """Compile (or load from numba's disk cache) the kernels; returns the seconds it took."""
         start = time.perf_counter()
-        self._advance_kernel(self.p.copy(), 0.0, 0.0, self.dt, 1)
+        self._advance_kernel(self.p.copy(), 0.0, 0.0, 0.0, self.dt, 1)
         return time.perf_counter() - start
 
-    def advance(self, t_end: float):
+    def advance(self, t_end: float, limit: float | None = None):
+        """Step to at least ``t_end``, never past ``limit`` (default ``t_end``; the next
+        snapshot time), checking the open edges."""
+        t_limit = t_end if limit is None else max(limit, t_end)
         t, dt, steps, rejected, status = self._advance_kernel(
-            self.p, self.t, t_end, self.dt, self.max_steps - self.steps)
+            self.p, self.t, t_end, t_limit, self.dt, self.max_steps - self.steps)
         self.t, self.dt = t, dt
         self.steps += steps
         self.rejected += rejected
@@ -141,6 +144,18 @@ class FiniteVolumeRun:
 
     def free_energy(self) -> float:
         return self.potential.free_energy(self.density)
+
+    def resume_state(self) -> dict:
+        """What :meth:`restore` needs to continue bit for bit: the density, t, the next step
+        size and the step counts."""
+        return {"p": self.p.ravel().copy(), "t": self.t, "dt": self.dt, "steps": self.steps,
+                "rejected": self.rejected}
+
+    def restore(self, state: dict) -> None:
+        """Continue from a :meth:`resume_state` of a run of the same case."""
+        self.p[...] = np.asarray(state["p"]).reshape(self.p.shape)
+        self.t, self.dt = float(state["t"]), float(state["dt"])
+        self.steps, self.rejected = int(state["steps"]), int(state["rejected"])
 
     def diagnostics(self) -> dict:
         return {"mass": self.grid.mass(self.density), "min_density": float(self.p.min()),

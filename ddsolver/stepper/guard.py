@@ -9,6 +9,7 @@ projected from the time reached to ``t_final``, exceed ``MAX_PROJECTED_STEPS``.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from ..errors import NumericalError
@@ -47,12 +48,15 @@ def likely_cause(case: dict, tol_key: str) -> str:
 
 def guarded_advance(run, case: dict, tol_key: str):
     """``run.advance`` for the drive loop, with the step-collapse and step-count guards
-    (``tol_key``: the scheme's tolerance key in ``[pde]``)."""
-    t_final = float(case["pde"]["snapshot_times"][-1])
+    (``tol_key``: the scheme's tolerance key in ``[pde]``). The run may step past a stop up to
+    the next snapshot time, never beyond."""
+    times = np.asarray(case["pde"]["snapshot_times"], dtype=float)
+    t_final = float(times[-1])
 
     def advance(stop):
+        limit = float(times[min(np.searchsorted(times, stop), times.size - 1)])
         try:
-            run.advance(stop)
+            run.advance(stop, max(limit, stop))
         except StepCollapse as exc:
             raise StepCollapse(f"{exc}; likely cause: {likely_cause(case, tol_key)}") from None
         if run.t > 0 and run.steps * t_final / run.t > MAX_PROJECTED_STEPS:

@@ -183,24 +183,26 @@ class ETDRK4Stepper:
         u = self.to_basis(v)
         return self.from_basis(self.step(u, self.nonlinear(u), h)[0])
 
-    def advance(self, v, t, t_stop):
-        """Advance the state v from t to t_stop; returns the new state. A step of size dt is
-        accepted when the embedded estimate has max|u⁺ − û⁺| ≤ tol · max|u⁺| (the error of the
-        third-order solution; the fourth-order one is kept), else dt is halved; after an error
-        below tol/32 (fourth-order local error of the estimate: room for 2h) dt is doubled.
-        Step sizes stay dt₀ · 2^k except the last before t_stop, shortened to land on it and
-        rounded to 12 digits, so that the coefficients of few step sizes are ever computed
-        (the same remainder recurs at evenly spaced stops). N of the returned state is kept
-        for the next call (first same as last across calls)."""
+    def advance(self, v, t, t_stop, t_limit=None):
+        """Advance the state v from t to at least t_stop, never past t_limit ≥ t_stop (default
+        t_stop); returns (new state, its time). A step of size dt is accepted when the embedded
+        estimate has max|u⁺ − û⁺| ≤ tol · max|u⁺| (the error of the third-order solution; the
+        fourth-order one is kept), else dt is halved; after an error below tol/32 (fourth-order
+        local error of the estimate: room for 2h) dt is doubled. Step sizes stay dt₀ · 2^k
+        except the last before t_limit, shortened to land on it and rounded to 12 digits, so
+        that the coefficients of few step sizes are ever computed (the same remainder recurs at
+        evenly spaced stops) and the steps do not depend on t_stop. N of the returned state is
+        kept for the next call (first same as last across calls)."""
+        t_limit = t_stop if t_limit is None else max(t_limit, t_stop)
         self._real = np.isrealobj(v)
         if self._last is not None and self._last[0] is v:
             u, Nu = self._last[1:]
         else:
             u = self.to_basis(v)
             Nu = self.nonlinear(u)
-        span = max(1.0, abs(t_stop))
-        while t_stop - t > 1e-12 * span:
-            remaining = t_stop - t
+        span = max(1.0, abs(t_limit))
+        while t_stop - t > 1e-12 * max(1.0, abs(t_stop)):
+            remaining = t_limit - t
             last = remaining <= self.dt * (1 + 1e-9)
             h = float(f"{(remaining if last else self.dt):.12g}")
             new, N_new, estimate = self.step(u, Nu, h)
@@ -213,10 +215,24 @@ class ETDRK4Stepper:
                     raise FloatingPointError(f"step size underflow at t = {t:.6g} (the solution "
                                              "is not resolved: refine the grid or raise pde.tol)")
                 continue
-            u, Nu, t = new, N_new, (t_stop if last else t + h)
+            u, Nu, t = new, N_new, (t_limit if last else t + h)
             self.steps += 1
             if error < self.tol / 32:
                 self.dt = max(self.dt, 2 * h)
         v = self.from_basis(u)
         self._last = (v, u, Nu)
+        return v, t
+
+    def coordinates(self, v) -> np.ndarray:
+        """The stepper's coordinates of the state v as :meth:`advance` returned it (its kept u,
+        not a recomputed S⁻¹v, which differs in round-off)."""
+        return self._last[1] if self._last is not None and self._last[0] is v else self.to_basis(v)
+
+    def resume_at(self, u, real: bool) -> np.ndarray:
+        """Set the stepper's coordinates to ``u`` (from :meth:`coordinates`; ``real``: whether
+        the operator states are real) as if :meth:`advance` had returned there; returns the
+        operator state, to pass to the next :meth:`advance`."""
+        self._real = real
+        v = self.from_basis(u)
+        self._last = (v, u, self.nonlinear(u))
         return v

@@ -440,7 +440,9 @@ class CompiledLagrangianRun(LagrangianRun):
         self.moments(self.x)
         return time.perf_counter() - start
 
-    def advance(self, t_end: float):
+    def advance(self, t_end: float, limit: float | None = None):
+        """Move the particles to ``t_end`` (the dense output there: the steps never depend on
+        the stops, so ``limit`` is not needed)."""
         if t_end <= self.t:
             return
         out = np.empty_like(self.y)
@@ -455,6 +457,26 @@ class CompiledLagrangianRun(LagrangianRun):
         self.steps, self.rejected = int(self.state[3]), int(self.state[4])
         self._check_grid()
         self._widen()
+
+    def resume_state(self) -> dict:
+        """What :meth:`restore` needs to continue bit for bit: the integrator's state (t of its
+        last step and the one before, Δt, counts, last error), its y, y_old and stages, the
+        particles at the run's t and the kernel table's reach."""
+        return {"integrator": self.state.copy(), "y": self.y.copy(), "y_old": self.y_old.copy(),
+                "stages": self.stages.copy(), "x": self.x.copy(), "t": self.t,
+                "reach": self.reach}
+
+    def restore(self, state: dict) -> None:
+        """Continue from a :meth:`resume_state` of a run of the same case."""
+        for name in ("y", "y_old", "stages"):
+            getattr(self, name)[...] = state[name]
+        self.state[:] = state["integrator"]
+        self.x = np.array(state["x"], dtype=float).reshape(self.x.shape)
+        self.t = float(state["t"])
+        self.steps, self.rejected = int(self.state[3]), int(self.state[4])
+        if float(state["reach"]) != self.reach:
+            self.reach = float(state["reach"])
+            self._compress()
 
 
 class ScipyLagrangianRun(LagrangianRun):
@@ -473,7 +495,10 @@ class ScipyLagrangianRun(LagrangianRun):
         stop_dead_units(velocity[:, None], r[:, None], self.mirror, self.dead_radius)
         return velocity
 
-    def advance(self, t_end: float):
+    def advance(self, t_end: float, limit: float | None = None):
+        """Integrate to ``limit`` (default ``t_end``; the next snapshot time) in one call, so
+        that the steps do not depend on the pauses before it."""
+        t_end = t_end if limit is None else max(limit, t_end)
         if t_end <= self.t:
             return
         sol = solve_ivp(self.velocity, (self.t, t_end), self.x[:, 0], method="DOP853",
@@ -484,3 +509,13 @@ class ScipyLagrangianRun(LagrangianRun):
         self.t = t_end
         self.steps += sol.t.size - 1
         self._check_grid()
+
+    def resume_state(self) -> dict:
+        """What :meth:`restore` needs: the particles, t and the step count (every call starts
+        scipy's integrator afresh)."""
+        return {"x": self.x.copy(), "t": self.t, "steps": self.steps}
+
+    def restore(self, state: dict) -> None:
+        """Continue from a :meth:`resume_state` of a run of the same case."""
+        self.x = np.array(state["x"], dtype=float).reshape(self.x.shape)
+        self.t, self.steps = float(state["t"]), int(state["steps"])

@@ -108,17 +108,17 @@ class FrozenPotentialStepper:
         """One step of size h from p at time t, op = A(Φ(p))."""
         raise NotImplementedError
 
-    def advance(self, p, t, t_end, dt, max_steps):
-        """Advance ``p`` in place to t_end by step doubling; returns (t, dt, steps, rejected,
-        status)."""
+    def advance(self, p, t, t_end, t_limit, dt, max_steps):
+        """Advance ``p`` in place to at least t_end, never past t_limit ≥ t_end, by step
+        doubling; returns (t, dt, steps, rejected, status)."""
         steps = rejected = 0
         exponent = -1.0 / (self.order + 1)
         op = self.operator(p)                    # A(Φ(p)), shared by the retries of a step
         while t_end - t > 1e-13 * max(1.0, abs(t_end)):
             if steps >= max_steps:
                 return t, dt, steps, rejected, 2
-            h = min(dt, t_end - t)
-            if collapsed(t, h, t_end):
+            h = min(dt, t_limit - t)
+            if collapsed(t, h, t_limit):
                 return t, h, steps, rejected, 3
             full = self.step(p, op, t, h)
             midway = self.step(p, op, t, 0.5 * h)

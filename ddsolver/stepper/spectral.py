@@ -60,15 +60,37 @@ class SpectralRun:
         """Nothing is compiled: 0 s."""
         return 0.0
 
-    def advance(self, t_end: float) -> None:
-        tau_end = float(self.schedule.integral(t_end))
+    def advance(self, t_end: float, limit: float | None = None) -> None:
+        """Step to at least ``t_end``, never past ``limit`` (default ``t_end``; the next snapshot
+        time): in τ, to τ(t_end) and at most τ(limit); then the monitors."""
+        limit = t_end if limit is None else max(limit, t_end)
+        tau_end, tau_limit = (float(self.schedule.integral(s)) for s in (t_end, limit))
         with single_blas_thread():   # small products: threads only wait
             try:
-                self.state = self.stepper.advance(self.state, self.tau, tau_end)
+                self.state, self.tau = self.stepper.advance(self.state, self.tau, tau_end,
+                                                            tau_limit)
             except FloatingPointError as exc:
                 raise StepCollapse(f"spectral scheme: {exc}") from None
-            self.t, self.tau = t_end, tau_end
+            self.t = limit if self.tau == tau_limit else t_end
             self._monitor()
+
+    def resume_state(self) -> dict:
+        """What :meth:`restore` needs to continue bit for bit: the stepper's coordinates (as
+        real numbers), t, τ, the next step size and the step counts."""
+        u = self.stepper.coordinates(self.state)
+        return {"u": np.ascontiguousarray(u).view(np.float64).ravel(), "t": self.t,
+                "tau": self.tau, "dt": self.stepper.dt, "steps": self.stepper.steps,
+                "rejected": self.stepper.rejected}
+
+    def restore(self, state: dict) -> None:
+        """Continue from a :meth:`resume_state` of a run of the same case."""
+        like = self.stepper.to_basis(self.state)
+        u = np.ascontiguousarray(state["u"], dtype=np.float64).view(like.dtype)
+        self.state = self.stepper.resume_at(u.reshape(like.shape), np.isrealobj(self.state))
+        self.t, self.tau = float(state["t"]), float(state["tau"])
+        self.stepper.dt = float(state["dt"])
+        self.stepper.steps, self.stepper.rejected = int(state["steps"]), int(state["rejected"])
+        self._energy = self.free_energy()
 
     def _warn(self, key, message):
         if key not in self._warned:

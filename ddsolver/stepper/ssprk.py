@@ -83,8 +83,10 @@ def third_stage(y3, p, y2, h, rate, heun):
 
 @njit(cache=True)
 def ssprk3_advance(p, base, features, volume, spacing, kind, inv_beta, schedule, cfl, tol,
-                   t, t_end, dt, max_steps):
-    """Advance ``p`` in place from t to t_end; returns (t, dt, steps, rejected, status)."""
+                   t, t_end, t_limit, dt, max_steps):
+    """Advance ``p`` in place from t to at least t_end, never past t_limit ≥ t_end (steps are
+    shortened only to land on t_limit, so that the steps taken do not depend on t_end); returns
+    (t, dt, steps, rejected, status)."""
     code, value, offset, exponent = schedule
     n0, n1, n2 = p.shape
     psi = np.empty_like(p)
@@ -104,10 +106,10 @@ def ssprk3_advance(p, base, features, volume, spacing, kind, inv_beta, schedule,
                                  schedule_value(code, value, offset, exponent, t), inv_beta,
                                  work, l0)
             fresh = False
-        h = min(dt, t_end - t)
+        h = min(dt, t_limit - t)
         if rate0 * h > cfl:
             h = cfl / rate0
-        if collapsed(t, h, t_end):
+        if collapsed(t, h, t_limit):
             return t, h, steps, rejected, UNDERFLOW
         euler_stage(y1.reshape(-1), flat, h, l0.reshape(-1))
         rate = evaluate_rhs(y1, base, features, volume, spacing, kind,

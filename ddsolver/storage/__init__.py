@@ -8,8 +8,10 @@ read.
 
 from .formats import CorruptFileWarning, load, load_sgd
 from .hdf5 import FORMAT, FORMAT_VERSION, SolutionWriter
+from .resume import ResumePoint, resume_point
 from .sgd import SgdWriter
 from .stream import check_output_path, partial_path
 
 __all__ = ["SolutionWriter", "SgdWriter", "check_output_path", "partial_path", "load",
-           "load_sgd", "CorruptFileWarning", "FORMAT", "FORMAT_VERSION"]
+           "load_sgd", "CorruptFileWarning", "FORMAT", "FORMAT_VERSION", "ResumePoint",
+           "resume_point"]

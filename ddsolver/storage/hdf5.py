@@ -58,10 +58,10 @@ class SolutionWriter(StreamWriter):
 
     def __init__(self, path, grid: CartesianGrid, case: dict, *, overwrite: bool = False,
                  attrs: dict | None = None, particle_weights=None,
-                 diagnostics: dict | None = None):
+                 diagnostics: dict | None = None, state: dict | None = None, resume=None):
         """``particle_weights`` (n,): a particle run, whose weights are stored once in
         ``/particles/weights`` and whose positions (n, grid.ndim) :meth:`append` takes at every
-        snapshot into ``/particles/positions``. ``diagnostics``: see
+        snapshot into ``/particles/positions``. ``diagnostics``, ``state`` and ``resume``: see
         :class:`~ddsolver.storage.stream.StreamWriter`."""
         clash = [c for c in grid.names if c in RESERVED or c.endswith("_bounds") or "/" in c]
         if clash:
@@ -72,7 +72,8 @@ class SolutionWriter(StreamWriter):
                         else np.asarray(particle_weights, dtype=float))
         self.particles = None if self.weights is None else (self.weights.size, grid.ndim)
         super().__init__(path, case, header={"grid": json.dumps(grid.to_dict())},
-                         overwrite=overwrite, attrs=attrs, diagnostics=diagnostics)
+                         overwrite=overwrite, attrs=attrs, diagnostics=diagnostics, state=state,
+                         resume=resume)
 
     def _layout(self) -> None:
         f = self._file
@@ -105,9 +106,11 @@ class SolutionWriter(StreamWriter):
                      "(sum of density[k] * cell volume = 1)", dims=tuple(scales))
 
     def append(self, t: float, risk: float, density: np.ndarray, free_energy: float,
-               positions: np.ndarray | None = None, **diagnostics) -> None:
+               positions: np.ndarray | None = None, state: dict | None = None,
+               **diagnostics) -> None:
         """Write one snapshot (t = inf for a stationary state) and flush it to disk; a particle
-        run (``particle_weights`` given) also gives the ``positions`` (n, grid.ndim)."""
+        run (``particle_weights`` given) also gives the ``positions`` (n, grid.ndim), a writer
+        created with a run ``state`` the run's state."""
         density = np.asarray(density, dtype=float)
         if density.shape != self.grid.shape:
             raise ValueError(f"density has shape {density.shape}, the grid {self.grid.shape}")
@@ -121,7 +124,7 @@ class SolutionWriter(StreamWriter):
                 raise ValueError(f"positions have shape {positions.shape}, the particles "
                                  f"{self.particles}")
             values["particles/positions"] = positions
-        self._write(values, diagnostics)
+        self._write(values, diagnostics, state)
 
 
 def read_solution(f: h5py.File, attrs: dict) -> Solution:

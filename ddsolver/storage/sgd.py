@@ -33,7 +33,8 @@ class SgdWriter(StreamWriter):
     names of the reduced coordinates and the width d of the weights (``data.dim``, unless
     ``attrs["dim"]`` gives it, as for custom problems, whose weights are θ). ``weights`` must be
     given at every snapshot if ``save_weights``, and never otherwise. Diagnostics, exceptions
-    and the partial file are handled as by :class:`~ddsolver.storage.SolutionWriter`.
+    and the partial file are handled as by :class:`~ddsolver.storage.SolutionWriter`, the run
+    ``state`` and ``resume`` as by :class:`~ddsolver.storage.stream.StreamWriter`.
     """
 
     FORMAT = FORMAT
@@ -41,7 +42,7 @@ class SgdWriter(StreamWriter):
 
     def __init__(self, path, case: dict, seed: int, *, overwrite: bool = False,
                  save_weights: bool = False, attrs: dict | None = None,
-                 diagnostics: dict | None = None):
+                 diagnostics: dict | None = None, state: dict | None = None, resume=None):
         n, d = case["sgd"]["neurons"], (attrs or {}).get("dim") or case["data"].get("dim")
         if save_weights and d is None:
             raise ValueError("save_weights needs the width of the weights: attrs['dim']")
@@ -49,7 +50,7 @@ class SgdWriter(StreamWriter):
         self.coords = model_of(case).coords
         self.save_weights = save_weights
         super().__init__(path, case, header={"seed": int(seed)}, overwrite=overwrite,
-                         attrs=attrs, diagnostics=diagnostics)
+                         attrs=attrs, diagnostics=diagnostics, state=state, resume=resume)
 
     def _layout(self) -> None:
         unit = self._dimension("unit", self.shape[0])
@@ -63,8 +64,10 @@ class SgdWriter(StreamWriter):
                          dims=(unit, self._dimension("component", self.shape[1])))
 
     def append(self, t: float, risk: float, coords: dict[str, np.ndarray],
-               weights: np.ndarray | None = None, **diagnostics) -> None:
-        """Write one snapshot and flush it to disk."""
+               weights: np.ndarray | None = None, state: dict | None = None,
+               **diagnostics) -> None:
+        """Write one snapshot and flush it to disk (and the run ``state``, for a writer created
+        with one)."""
         if set(coords) != set(self.coords):
             raise ValueError(f"coords {sorted(coords)} differ from the case's "
                              f"{sorted(self.coords)}")
@@ -76,7 +79,7 @@ class SgdWriter(StreamWriter):
                              f"writer saves them (save_weights={self.save_weights})")
         if weights is not None:
             values["weights"] = self._checked("weights", weights, self.shape)
-        self._write(values, diagnostics)
+        self._write(values, diagnostics, state)
 
     @staticmethod
     def _checked(name: str, value, shape: tuple) -> np.ndarray:

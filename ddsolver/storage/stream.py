@@ -78,7 +78,8 @@ def check_output_path(path, overwrite: bool = False, *, locked: bool = False) ->
     partial = partial_path(path)
     if partial.exists() and not overwrite:
         raise DdsolverError(f"output {str(path)!r}: an unfinished run left {str(partial)!r} "
-                            "(pass overwrite=True, or --overwrite, to start again)")
+                            "(--resume to continue it, solve and sgd; --overwrite, or "
+                            "overwrite=True, to start again)")
     return path
 
 
@@ -96,21 +97,30 @@ class StreamWriter:
     FORMAT_VERSION: int
 
     def __init__(self, path, case: dict, *, header: dict, overwrite: bool = False,
-                 attrs: dict | None = None, diagnostics: dict | None = None):
+                 attrs: dict | None = None, diagnostics: dict | None = None,
+                 state: dict | None = None, resume=None):
         """Lock the output and create the partial file with the common root attributes, the
         format's ``header`` attributes and the caller's ``attrs``, the time axis ``/t`` (a
         dimension scale), the ``/diagnostics`` group and the format's datasets
         (:meth:`_layout`). ``diagnostics`` (name -> an example value, for the type): the
         diagnostics :meth:`_write` will get, so that the file is in SWMR mode, readable, from its
-        creation; otherwise from the first snapshot."""
+        creation; otherwise from the first snapshot. ``state`` (name -> an example array or
+        number): the run state :meth:`_write` will get with every snapshot, kept in the two
+        slots of ``/state`` for ``--resume``. ``resume``: a
+        :class:`~ddsolver.storage.resume.ResumePoint`; the new file starts with its snapshots
+        and state (built under a temporary name, then moved to the partial file)."""
         self.path = Path(path)
         self.partial = partial_path(self.path)
         self._lock = lock_output(self.path)
         self.count = 0
         self._diagnostics = None
+        self._names: list[str] = []
+        self._state = None
+        resuming = resume is not None and resume.count > 0
+        target = self.partial.with_name(f".{self.partial.name}.resume") if resuming else None
         try:
-            check_output_path(self.path, overwrite, locked=True)
-            self._file = f = h5py.File(self.partial, "w", libver="latest")
+            check_output_path(self.path, overwrite or resume is not None, locked=True)
+            self._file = f = h5py.File(target or self.partial, "w", libver="latest")
         except BaseException:
             self._lock.release()
             raise
@@ -121,15 +131,22 @@ class StreamWriter:
         f.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
         f.attrs.update({f"{name}_version": v for name, v in package_versions().items()})
         set_attrs(f, attrs or {})
+        if resuming:
+            f.attrs.update({"created": resume.created, "resumed": resume.history()})
         self._series("t", (), "time", units="1").make_scale("t")
         f.create_group("diagnostics")
         try:
             self._layout()
-            if diagnostics is not None:
+            if state is not None:
+                self._state_layout(state)
+            if resuming:
+                self._copy(resume, diagnostics)
+                os.replace(target, self.partial)
+            elif diagnostics is not None:
                 self._start(diagnostics)
         except BaseException:
             f.close()
-            self.partial.unlink()
+            (target or self.partial).unlink(missing_ok=True)
             self._lock.release()
             raise
 
@@ -146,6 +163,7 @@ class StreamWriter:
         set_attrs(ds, {"long_name": long_name, "units": units})
         if name != "t":
             attach(ds, (self._file["t"], *dims))
+        self._names.append(name)
         return ds
 
     def _dimension(self, name: str, size: int) -> h5py.Dataset:
@@ -154,18 +172,78 @@ class StreamWriter:
         ds.make_scale(f"{DIMENSION_ONLY}{size:10d}")
         return ds
 
-    def _start(self, diagnostics: dict) -> None:
+    def _state_layout(self, state: dict) -> None:
+        """``/state``: two slots of every run-state field (``state/<name>``, shape (2, …)) and
+        ``state/snapshot``, the snapshot each slot holds (−1: none). :meth:`_write` fills the
+        slots in turn after the snapshot itself, and writes the slot's snapshot index last, so
+        that a run killed at any moment leaves at least one whole slot (or none yet)."""
+        group = self._file.create_group("state")
+        slot = self._dimension("state/slot", 2)
+        marker = group.create_dataset("snapshot", data=np.full(2, -1, dtype=np.int64),
+                                      **CHECKSUM)
+        set_attrs(marker, {"long_name": "index of the snapshot whose run state each slot holds "
+                                        "(-1: none)", "units": "1"})
+        attach(marker, (slot,))
+        shapes = {}
+        for name, value in state.items():
+            value = np.asarray(value)
+            integer = value.dtype.kind in "iub"
+            ds = group.create_dataset(name, shape=(2, *value.shape), chunks=(1, *value.shape),
+                                      dtype="i8" if integer else "f8", **CHECKSUM)
+            set_attrs(ds, {"long_name": f"run state for resuming: {name}", "units": "1"})
+            dims = [slot]
+            for size in value.shape:
+                if size not in shapes:
+                    shapes[size] = self._dimension(f"state/size{size}", size)
+                dims.append(shapes[size])
+            attach(ds, dims)
+        self._state = {name: np.shape(value) for name, value in state.items()}
+
+    def _copy(self, resume, diagnostics: dict) -> None:
+        """Start from the first ``resume.count`` snapshots of ``resume.source`` and its state
+        (in slot 0), then enter SWMR mode."""
+        if diagnostics is None:
+            raise ValueError("resuming needs the diagnostics up front")
+        self._start(diagnostics, swmr=False)
+        n = resume.count
+        with open_file(resume.source) as src:
+            for name in self._names:
+                self._file[name].resize(n, axis=0)
+                self._file[name][:] = src[name][:n]
+        self.count = n
+        self._store_state(resume.state, n - 1)
+        self._file.flush()
+        self._file.swmr_mode = True
+
+    def _store_state(self, state: dict, snapshot: int) -> None:
+        """Write ``state`` into the slot of ``snapshot`` (alternating), flush, then mark it."""
+        if state.keys() != self._state.keys():
+            raise ValueError(f"run state {sorted(state)} differs from the layout's "
+                             f"{sorted(self._state)}")
+        f, slot = self._file, snapshot % 2
+        for name, value in state.items():
+            f[f"state/{name}"][slot] = value
+        f.flush()
+        f["state/snapshot"][slot] = snapshot
+        f.flush()
+
+    def _start(self, diagnostics: dict, swmr: bool = True) -> None:
         """Create the diagnostics datasets (name -> an example value, giving the type), enter
         SWMR mode: from now on readers may open the file at any time."""
         for name, value in diagnostics.items():
             integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
             self._series(f"diagnostics/{name}", (), name, dtype="i8" if integer else "f8")
         self._diagnostics = frozenset(diagnostics)
-        self._file.flush()
-        self._file.swmr_mode = True
+        if swmr:
+            self._file.flush()
+            self._file.swmr_mode = True
 
-    def _write(self, values: dict, diagnostics: dict) -> None:
-        """Append one snapshot (``values`` by dataset path, and the diagnostics), flush it."""
+    def _write(self, values: dict, diagnostics: dict, state: dict | None = None) -> None:
+        """Append one snapshot (``values`` by dataset path, and the diagnostics), flush it; then
+        the run ``state`` (required when the writer was given one) into its slot."""
+        if (state is None) != (self._state is None):
+            raise ValueError("a run state is given with every snapshot exactly when the writer "
+                             "was created with one")
         if self._diagnostics is None:
             self._start(diagnostics)
         elif diagnostics.keys() != self._diagnostics:
@@ -177,6 +255,8 @@ class StreamWriter:
             f[name].resize(n + 1, axis=0)
             f[name][n] = value
         f.flush()
+        if state is not None:
+            self._store_state(state, n)
         self.count += 1
 
     def close(self, status: str = "complete", *, commit: bool = True, **attrs) -> None:

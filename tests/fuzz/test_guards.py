@@ -78,7 +78,7 @@ class FakeRun:
     def __init__(self, per_stop, fail=False):
         self.t, self.steps, self.per_stop, self.fail = 0.0, 0, per_stop, fail
 
-    def advance(self, stop):
+    def advance(self, stop, limit=None):
         if self.fail:
             raise StepCollapse("the step size collapsed to 1e-13 at t = 0")
         self.t, self.steps = stop, self.steps + self.per_stop

@@ -75,7 +75,7 @@ def test_huge_steps_stay_positive_conserve_mass_and_dissipate(noisy_mmn_case):
     energies = [pot.free_energy(p.reshape(grid.shape))]
     t = 0.0
     for k in range(20):
-        t, _, steps, _, status = stepper.advance(p, t, 0.5 * (k + 1), 0.5, 1)
+        t, _, steps, _, status = stepper.advance(p, t, 0.5 * (k + 1), 0.5 * (k + 1), 0.5, 1)
         assert status == 0 and steps == 1
         assert p.min() >= 0.0
         assert p.sum() * grid.cell_volume == pytest.approx(1.0, abs=1e-13)

@@ -157,7 +157,8 @@ def forced_steps(case, integrator, dt, t_end):
         for k in range(n):
             t, _, steps, _, status = ssprk3_advance(
                 p, pot.base, pot.features, grid.cell_volume, run.spacing, run.reconstruction,
-                run.inv_beta, run.schedule.args(), 1.0, np.inf, t, (k + 1) * dt, dt, 1)
+                run.inv_beta, run.schedule.args(), 1.0, np.inf, t, (k + 1) * dt, (k + 1) * dt,
+                dt, 1)
             assert status == 0 and steps == 1 and t == pytest.approx((k + 1) * dt, abs=1e-13), \
                 "step shortened or rejected: Δt above the positivity bound"
     else:
@@ -165,7 +166,7 @@ def forced_steps(case, integrator, dt, t_end):
                                                 run.spacing, pot.beta, run.schedule.args(),
                                                 np.inf, p.shape)
         for k in range(n):
-            t, _, steps, _, status = stepper.advance(p, t, (k + 1) * dt, dt, 1)
+            t, _, steps, _, status = stepper.advance(p, t, (k + 1) * dt, (k + 1) * dt, dt, 1)
             assert status == 0 and steps == 1 and t == pytest.approx((k + 1) * dt, abs=1e-13)
     return p.reshape(grid.shape), pot.risk(p.reshape(grid.shape)), grid.cell_volume
 

@@ -29,6 +29,7 @@ def test_ssprk3_step_matches_numpy(inv_beta):
     ref = ssprk3_step_numpy(p, 1e-4, 0.3, base, features, 0.1, spacing, 2, schedule, inv_beta)
     q = p.copy()
     t, _, steps, _, status = ssprk3_advance(q, base, features, 0.1, spacing, 2, inv_beta,
-                                            schedule, 1.0, np.inf, 0.3, 0.3 + 1e-4, 1e-4, 10)
+                                            schedule, 1.0, np.inf, 0.3, 0.3 + 1e-4, 0.3 + 1e-4,
+                                            1e-4, 10)
     assert (status, steps) == (0, 1) and t == pytest.approx(0.3 + 1e-4)
     np.testing.assert_allclose(q, ref, rtol=1e-12, atol=1e-14)
