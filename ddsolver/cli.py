@@ -212,6 +212,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--workers", metavar="K", type=int,
                           help="number of local workers, >= 1 (default: all cores)")
     validate.add_argument("--cache", metavar="DIR", help="folder caching finished runs")
+    validate.add_argument("--resume", action="store_true", help="also cache the solves, and "
+                          "continue the solves and local SGD runs a killed validation left "
+                          "unfinished from their last snapshot")
     _progress_argument(validate)
     validate.set_defaults(run=_validate)
 
@@ -400,7 +403,8 @@ def _validate(args) -> int:
         checks.fail("--scheduler", "an address such as tcp://host:8786 or host:8786",
                     args.scheduler)
     report = validate(args.cases, report_dir=args.report, scheduler=args.scheduler,
-                      workers=args.workers, cache_dir=args.cache, progress=args.progress)
+                      workers=args.workers, cache_dir=args.cache, progress=args.progress,
+                      resume=args.resume)
     print(report.table)
     return 0 if report.passed else 1
 

@@ -230,20 +230,30 @@ def _store(path: Path, result: SgdResult) -> None:
     os.replace(tmp, path)
 
 
-def _simulate(case: dict, seed: int) -> SgdResult:
-    return simulate(case, seed, progress=False, save_weights=False)
+def _simulate(case: dict, seed: int, output: Path | None = None) -> SgdResult:
+    """One SGD run; with ``output``, streamed there and resumed from what it holds."""
+    return simulate(case, seed, output=output, resume=output is not None, progress=False,
+                    save_weights=False)
+
+
+def cache_folder(cache_dir=None) -> Path:
+    """The cache folder (default ~/.cache/ddsolver/sgd), created if missing."""
+    cache = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE).expanduser()
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
 
 
 def run_sgd(jobs: dict[str, tuple[dict, int]], *, scheduler=None, workers=None, cache_dir=None,
-            progress=None) -> dict[str, SgdResult]:
+            progress=None, resume=False) -> dict[str, SgdResult]:
     """Results of the SGD ``jobs`` {key: (case, seed)}, from the cache or computed.
 
     Missing runs go to the Dask cluster at ``scheduler`` or to a local pool of ``workers``
     processes (default: the machine's cores; 1 runs them here); each result is cached as it
-    arrives, by this process only.
+    arrives, by this process only. With ``resume`` the local runs stream to their cache files
+    as they go, and one left unfinished by an earlier, killed validation continues from its
+    last snapshot (:func:`~ddsolver.sgd.run.simulate` with ``resume``).
     """
-    cache = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE).expanduser()
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = cache_folder(cache_dir)
     results, pending = {}, {}
     for key, job in jobs.items():
         path = cache / f"{key}.h5"
@@ -254,19 +264,23 @@ def run_sgd(jobs: dict[str, tuple[dict, int]], *, scheduler=None, workers=None, 
     show = sys.stderr.isatty() if progress is None else bool(progress)
     with tqdm(total=len(jobs), initial=len(results), disable=not show, unit="run",
               desc="sgd runs") as bar:
-        for key, result in _execute(pending, scheduler, workers):
-            _store(cache / f"{key}.h5", result)
+        streamed = resume and scheduler is None
+        outputs = {key: cache / f"{key}.h5" if streamed else None for key in pending}
+        for key, result in _execute(pending, scheduler, workers, outputs):
+            if not streamed:
+                _store(cache / f"{key}.h5", result)
             results[key] = result
             bar.update(1)
     return results
 
 
-def _execute(pending, scheduler, workers):
-    """Yield (key, SgdResult) as the runs finish."""
+def _execute(pending, scheduler, workers, outputs):
+    """Yield (key, SgdResult) as the runs finish (run by :func:`_simulate` with ``outputs``)."""
     if not pending:
         return
     keys = list(pending)
     cases, seeds = [pending[k][0] for k in keys], [pending[k][1] for k in keys]
+    paths = [outputs[k] for k in keys]
     if scheduler is not None:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -279,13 +293,14 @@ def _execute(pending, scheduler, workers):
         return
     workers = min(workers or os.cpu_count() or 1, len(keys))
     if workers == 1:
-        for key, case, seed in zip(keys, cases, seeds):
-            yield key, _simulate(case, seed)
+        for key, case, seed, path in zip(keys, cases, seeds, paths):
+            yield key, _simulate(case, seed, path)
         return
     # fork where available: no re-import of the caller's __main__ (scripts need no guard)
     context = get_context("fork" if "fork" in get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_simulate, c, s): k for k, c, s in zip(keys, cases, seeds)}
+        futures = {pool.submit(_simulate, c, s, p): k for k, c, s, p in zip(keys, cases, seeds,
+                                                                              paths)}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
@@ -457,15 +472,32 @@ def fit_sweep(name: str, case: dict, comparisons: list[Comparison]) -> Sweep:
 
 # -- driver ---------------------------------------------------------------------------------------
 
+def solve_key(case: dict) -> str:
+    """Hash of a normalised case and the ddsolver version: the name of its cached solve."""
+    text = json.dumps({"case": json.loads(case_to_json(case)), "version": __version__},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _solve(case: dict, cache: Path | None) -> Solution:
+    """The solve of a case; with a ``cache`` folder, kept there as ``solve-<key>.h5`` and
+    reused or resumed from it."""
+    if cache is None:
+        return solve(case, progress=False)
+    return solve(case, cache / f"solve-{solve_key(case)}.h5", resume=True, progress=False)
+
+
 def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=None,
-             progress=None):
+             progress=None, resume=False):
     """Validate the DD against particle SGD for TOML case paths or case dicts.
 
     Returns a :class:`~ddsolver.validation.report.ValidationReport` (``passed``, ``table``,
     ``metrics``); with ``report_dir`` it also writes report.md, metrics.json and PNG plots.
     ``scheduler`` ("tcp://HOST:PORT") sends the SGD runs to a Dask cluster, otherwise they run
     on a local pool of ``workers`` processes; runs are cached in ``cache_dir``
-    (default ~/.cache/ddsolver/sgd).
+    (default ~/.cache/ddsolver/sgd). With ``resume`` the solves are cached there too, and a
+    validation killed part-way continues: finished solves and seeds are reused, unfinished
+    ones (local runs) continue from their last snapshot.
     """
     from .report import ValidationReport
 
@@ -477,19 +509,20 @@ def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=
             keys[name, value] = [sgd_key(case, s) for s in case["sgd"]["seeds"]]
             jobs.update({k: (case, s) for k, s in zip(keys[name, value], case["sgd"]["seeds"])})
     results = run_sgd(jobs, scheduler=scheduler, workers=workers, cache_dir=cache_dir,
-                      progress=progress)
+                      progress=progress, resume=resume)
+    cache = cache_folder(cache_dir) if resume else None
     comparisons, sweeps = [], []
     for name, case in loaded:
         sweep, base = case["validate"]["sweep"], []
         for value, variant in points[name]:
             label = name if value is None else f"{name}[{sweep['key'].split('.')[1]}={value:g}]"
             seeds = [results[k] for k in keys[name, value]]
-            base.append(compare(label, variant, solve(variant, progress=False), seeds,
+            base.append(compare(label, variant, _solve(variant, cache), seeds,
                                 informational=sweep is not None))
             comparisons.append(base[-1])
             for dim in variant["validate"]["extra_kernel_dims"]:
                 extra = _variant(variant, "pde.kernel_dim", dim)
-                comparisons.append(compare(label, extra, solve(extra, progress=False), seeds,
+                comparisons.append(compare(label, extra, _solve(extra, cache), seeds,
                                            informational=True))
         if sweep is not None:
             sweeps.append(fit_sweep(name, case, base))

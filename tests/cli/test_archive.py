@@ -115,7 +115,7 @@ def wait_for(path, seconds=60):
         time.sleep(0.05)
 
 
-def test_second_writer_refused_and_sigterm_interrupts(tmp_path):
+def test_second_writer_refused_and_sigterm_interrupts(tmp_path, capsys):
     case = tmp_path / "case.toml"
     case.write_text(SLOW_CASE)
     output = tmp_path / "run.h5"
@@ -135,5 +135,14 @@ def test_second_writer_refused_and_sigterm_interrupts(tmp_path):
         pytest.skip("the run ended before SIGTERM")
     assert first.returncode == 128 + signal.SIGTERM, err
     assert err.startswith("ddsolver: terminated; ") and "run.partial.h5" in err, err
+    assert "rerun with --resume to continue" in err
     assert err.count("\n") == 1 and not output.exists()
     assert load(tmp_path / "run.partial.h5").attrs["status"] == "interrupted"
+    before = digest(tmp_path / "run.partial.h5")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(SLOW_CASE.replace("kappa = 0.8", "kappa = 0.7"))
+    for argv, message in (([case, "--resume", "--overwrite"], "not with overwrite"),
+                          ([changed, "--resume"], "init.kappa (file 0.8, case 0.7)")):
+        assert main(["sgd", str(argv[0]), "-o", str(output), *argv[1:]]) == 2
+        assert message in one_error_line(capsys)
+    assert digest(tmp_path / "run.partial.h5") == before

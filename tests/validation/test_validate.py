@@ -1,12 +1,16 @@
 """validate() end to end: the report, noisy cases against their Gibbs state, failing
-tolerances, the seed cache, sweeps, and the quick validation cases (``-m slow``)."""
+tolerances, the seed cache, resume, sweeps, and the quick validation cases (``-m slow``)."""
 
+import importlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import ddsolver.sgd.run as sgd_run
+from ddsolver import normalize_case
+from ddsolver.storage import load_sgd, partial_path
 from ddsolver.validation import runner, validate
 
 QUICK = sorted((Path(__file__).parents[2] / "validation" / "quick").glob("*.toml"))
@@ -90,3 +94,36 @@ def test_sweep_fits_slopes(tmp_path, tiny_case):
 def test_quick_validation_cases_pass(path, tmp_path):
     report = validate([path], cache_dir=tmp_path, progress=False)
     assert report.passed, report.table
+
+
+def test_resume_reuses_solves_and_continues_unfinished_seeds(tmp_path, monkeypatch, tiny_case):
+    """``resume``: solves are cached too; a seed left unfinished (its run interrupted after
+    two snapshots) continues from its last snapshot to the result of an uninterrupted run."""
+    reference = validate([tiny_case()], workers=1, cache_dir=tmp_path / "ref", progress=False)
+    cache = tmp_path / "cache"
+    seed_key = runner.sgd_key(normalize_case(tiny_case()), 1)
+    with monkeypatch.context() as patch:
+        original = sgd_run.drive
+        patch.setattr(sgd_run, "drive",
+                      lambda stops, *a, **k: original(list(stops)[:2] + [None], *a, **k))
+        with pytest.raises(TypeError):                          # stopped after two snapshots
+            sgd_run.simulate(tiny_case(), 1, output=cache_file(cache, seed_key),
+                             save_weights=False, progress=False)
+    assert len(load_sgd(partial_path(cache_file(cache, seed_key))).t) == 2
+    first = validate([tiny_case()], workers=1, cache_dir=cache, progress=False, resume=True)
+    assert first.metrics == reference.metrics
+    assert "snapshot 1" in load_sgd(cache_file(cache, seed_key)).attrs["resumed"]
+    assert len(list(cache.glob("solve-*.h5"))) == 2               # the case and kernel_dim inf
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a cached run was computed again")
+
+    monkeypatch.setattr(runner, "simulate", no_run)
+    monkeypatch.setattr(importlib.import_module("ddsolver.solve"), "drive", no_run)
+    again = validate([tiny_case()], workers=1, cache_dir=cache, progress=False, resume=True)
+    assert again.metrics == reference.metrics
+
+
+def cache_file(cache, key):
+    cache.mkdir(exist_ok=True)
+    return cache / f"{key}.h5"
