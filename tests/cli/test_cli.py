@@ -315,12 +315,13 @@ def test_validate_exit_code_and_table(tmp_path, monkeypatch, capsys, passed, cod
         return SimpleNamespace(passed=passed, table="case  metric  value")
 
     monkeypatch.setattr(validation, "validate", validate)
-    argv = ["validate", "a.toml", "b.toml", "--report", "rep", "--workers", "3", "--cache", "c"]
+    argv = ["validate", "a.toml", "b.toml", "--report", "rep", "--workers", "3", "--cache", "c",
+            "--resume"]
     assert main(argv) == code
     assert capsys.readouterr().out == "case  metric  value\n"
     assert calls == [(["a.toml", "b.toml"], {"report_dir": "rep", "scheduler": None,
                                               "workers": 3, "cache_dir": "c",
-                                              "progress": None})]
+                                              "progress": None, "resume": True})]
 
 
 # -- noisy cases: stationary, and show / plot of their files --------------------------------------
