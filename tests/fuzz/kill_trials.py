@@ -105,7 +105,7 @@ def left_behind(output: Path) -> str:
         return "nothing"
     try:
         return f"partial, {len(load(partial).t)} snapshots"
-    except Exception as exc:               # noqa: BLE001 - reported, not raised
+    except Exception as exc:
         return f"partial, unreadable ({type(exc).__name__})"
 
 
