@@ -283,7 +283,7 @@ class StreamWriter:
         if exc is None:
             self.close()
             return
-        if isinstance(exc, KeyboardInterrupt):
+        if interrupted(exc):
             status = "interrupted"
         else:
             status = f"failed: {type(exc).__name__}: {' '.join(str(exc).split()) or 'no message'}"
@@ -291,6 +291,18 @@ class StreamWriter:
         old = "is untouched" if self.path.exists() else "was not written"
         exc.add_note(f"{self.count} snapshots kept in {str(self.partial)!r} (status "
                      f"{status.split(':')[0]!r}); {str(self.path)!r} {old}")
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt (Ctrl-C, or
+    SIGTERM turned into one; numba, interrupted while compiling, re-raises its own error)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def attach(ds: h5py.Dataset, scales) -> None:

@@ -234,3 +234,15 @@ def test_xarray_reads_solution_and_sgd_files(tmp_path):
         assert ds["weights"].dims == ("t", "unit", "component")
     with xr.open_dataset(tmp_path / "sgd.h5", engine="h5netcdf", group="coords") as ds:
         np.testing.assert_array_equal(ds["r"], run.coords["r"])
+
+
+def test_error_raised_while_handling_an_interrupt_is_interrupted(tmp_path, case):
+    """numba, interrupted while compiling, re-raises its own error: still "interrupted"."""
+    grid = CartesianGrid.from_dict(GRID)
+    with pytest.raises(RuntimeError), SolutionWriter(tmp_path / "run.h5", grid, case) as w:
+        w.append(0.0, 1.0, np.full(50, 1 / 8), 0.5, mass=1.0, steps=0)
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("compilation interrupted") from None
+    assert load(partial_path(tmp_path / "run.h5")).attrs["status"] == "interrupted"
