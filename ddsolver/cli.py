@@ -198,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true",
                       help="a small version for tests: N = 200, eps = 1e-3, t_final = 2")
     demo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    _memory_argument(demo)
     _progress_argument(demo)
     demo.set_defaults(run=_demo)
 
@@ -215,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--resume", action="store_true", help="also cache the solves, and "
                           "continue the solves and local SGD runs a killed validation left "
                           "unfinished from their last snapshot")
+    _memory_argument(validate)
     _progress_argument(validate)
     validate.set_defaults(run=_validate)
 
@@ -251,10 +253,14 @@ def _case_argument(parser) -> None:
 def _output_arguments(parser, help: str) -> None:
     parser.add_argument("-o", "--output", metavar="OUT.h5", required=True, help=help)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _memory_argument(parser)
+    _progress_argument(parser)
+
+
+def _memory_argument(parser) -> None:
     parser.add_argument("--max-memory", metavar="SIZE", help="refuse a run whose memory "
                         "estimate exceeds SIZE, e.g. 4GiB or 512MiB (default: 80%% of the "
                         "available memory)")
-    _progress_argument(parser)
 
 
 def _resume_argument(parser) -> None:
@@ -367,8 +373,10 @@ def _demo(args) -> None:
     pde_path, sgd_path, figure = (check_output_path(folder / name, args.overwrite)
                                   for name in DEMO_FILES)
     case = normalize_case(_demo_case(args.quick))
-    sol = solve(case, pde_path, overwrite=args.overwrite, progress=args.progress)
-    result = simulate(case, output=sgd_path, overwrite=args.overwrite, progress=args.progress)
+    sol = solve(case, pde_path, overwrite=args.overwrite, progress=args.progress,
+                max_memory=args.max_memory)
+    result = simulate(case, output=sgd_path, overwrite=args.overwrite, progress=args.progress,
+                      max_memory=args.max_memory)
     plot_comparison(sol, result, figure)
     t_final = case["training"]["t_final"]
     _print_rows([
@@ -404,7 +412,7 @@ def _validate(args) -> int:
                     args.scheduler)
     report = validate(args.cases, report_dir=args.report, scheduler=args.scheduler,
                       workers=args.workers, cache_dir=args.cache, progress=args.progress,
-                      resume=args.resume)
+                      resume=args.resume, max_memory=args.max_memory)
     print(report.table)
     return 0 if report.passed else 1
 

@@ -34,6 +34,7 @@ from ..errors import CaseError
 from ..grid import CartesianGrid
 from ..grid.cartesian import PADDED_DIM
 from ..model import model_of
+from ..resources import check_memory
 from ..results import SgdResult, Solution
 from ..scheme import Scheme
 from ..sgd.run import simulate
@@ -230,10 +231,11 @@ def _store(path: Path, result: SgdResult) -> None:
     os.replace(tmp, path)
 
 
-def _simulate(case: dict, seed: int, output: Path | None = None) -> SgdResult:
+def _simulate(case: dict, seed: int, output: Path | None = None,
+              max_memory=None) -> SgdResult:
     """One SGD run; with ``output``, streamed there and resumed from what it holds."""
     return simulate(case, seed, output=output, resume=output is not None, progress=False,
-                    save_weights=False)
+                    save_weights=False, max_memory=max_memory)
 
 
 def cache_folder(cache_dir=None) -> Path:
@@ -244,14 +246,15 @@ def cache_folder(cache_dir=None) -> Path:
 
 
 def run_sgd(jobs: dict[str, tuple[dict, int]], *, scheduler=None, workers=None, cache_dir=None,
-            progress=None, resume=False) -> dict[str, SgdResult]:
+            progress=None, resume=False, max_memory=None) -> dict[str, SgdResult]:
     """Results of the SGD ``jobs`` {key: (case, seed)}, from the cache or computed.
 
     Missing runs go to the Dask cluster at ``scheduler`` or to a local pool of ``workers``
     processes (default: the machine's cores; 1 runs them here); each result is cached as it
     arrives, by this process only. With ``resume`` the local runs stream to their cache files
     as they go, and one left unfinished by an earlier, killed validation continues from its
-    last snapshot (:func:`~ddsolver.sgd.run.simulate` with ``resume``).
+    last snapshot (:func:`~ddsolver.sgd.run.simulate` with ``resume``). ``max_memory``: the
+    memory budget of each run (:func:`~ddsolver.resources.check_memory`).
     """
     cache = cache_folder(cache_dir)
     results, pending = {}, {}
@@ -266,7 +269,7 @@ def run_sgd(jobs: dict[str, tuple[dict, int]], *, scheduler=None, workers=None, 
               desc="sgd runs") as bar:
         streamed = resume and scheduler is None
         outputs = {key: cache / f"{key}.h5" if streamed else None for key in pending}
-        for key, result in _execute(pending, scheduler, workers, outputs):
+        for key, result in _execute(pending, scheduler, workers, outputs, max_memory):
             if not streamed:
                 _store(cache / f"{key}.h5", result)
             results[key] = result
@@ -274,7 +277,7 @@ def run_sgd(jobs: dict[str, tuple[dict, int]], *, scheduler=None, workers=None, 
     return results
 
 
-def _execute(pending, scheduler, workers, outputs):
+def _execute(pending, scheduler, workers, outputs, max_memory=None):
     """Yield (key, SgdResult) as the runs finish (run by :func:`_simulate` with ``outputs``)."""
     if not pending:
         return
@@ -285,7 +288,8 @@ def _execute(pending, scheduler, workers, outputs):
         from distributed import Client
         from distributed import as_completed as dask_completed
         with Client(scheduler) as client:
-            futures = client.map(_simulate, cases, seeds, key=[f"sgd-{k}" for k in keys],
+            futures = client.map(_simulate, cases, seeds, [None] * len(keys),
+                                 [max_memory] * len(keys), key=[f"sgd-{k}" for k in keys],
                                  pure=False)
             index = {f.key: k for f, k in zip(futures, keys)}
             for future, result in dask_completed(futures, with_results=True):
@@ -294,13 +298,13 @@ def _execute(pending, scheduler, workers, outputs):
     workers = min(workers or os.cpu_count() or 1, len(keys))
     if workers == 1:
         for key, case, seed, path in zip(keys, cases, seeds, paths):
-            yield key, _simulate(case, seed, path)
+            yield key, _simulate(case, seed, path, max_memory)
         return
     # fork where available: no re-import of the caller's __main__ (scripts need no guard)
     context = get_context("fork" if "fork" in get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_simulate, c, s, p): k for k, c, s, p in zip(keys, cases, seeds,
-                                                                              paths)}
+        futures = {pool.submit(_simulate, c, s, p, max_memory): k
+                   for k, c, s, p in zip(keys, cases, seeds, paths)}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
@@ -479,16 +483,16 @@ def solve_key(case: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _solve(case: dict, cache: Path | None) -> Solution:
+def _solve(case: dict, cache: Path | None, max_memory=None) -> Solution:
     """The solve of a case; with a ``cache`` folder, kept there as ``solve-<key>.h5`` and
     reused or resumed from it."""
-    if cache is None:
-        return solve(case, progress=False)
-    return solve(case, cache / f"solve-{solve_key(case)}.h5", resume=True, progress=False)
+    output = None if cache is None else cache / f"solve-{solve_key(case)}.h5"
+    return solve(case, output, resume=output is not None, progress=False,
+                 max_memory=max_memory)
 
 
 def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=None,
-             progress=None, resume=False):
+             progress=None, resume=False, max_memory=None):
     """Validate the DD against particle SGD for TOML case paths or case dicts.
 
     Returns a :class:`~ddsolver.validation.report.ValidationReport` (``passed``, ``table``,
@@ -497,7 +501,9 @@ def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=
     on a local pool of ``workers`` processes; runs are cached in ``cache_dir``
     (default ~/.cache/ddsolver/sgd). With ``resume`` the solves are cached there too, and a
     validation killed part-way continues: finished solves and seeds are reused, unfinished
-    ones (local runs) continue from their last snapshot.
+    ones (local runs) continue from their last snapshot. Every solve and SGD run is checked
+    against the memory budget ``max_memory`` (:func:`~ddsolver.resources.check_memory`) before
+    any of them starts.
     """
     from .report import ValidationReport
 
@@ -508,8 +514,12 @@ def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=
         for value, case in plist:
             keys[name, value] = [sgd_key(case, s) for s in case["sgd"]["seeds"]]
             jobs.update({k: (case, s) for k, s in zip(keys[name, value], case["sgd"]["seeds"])})
+    for _, plist in points.items():
+        for _, variant in plist:
+            check_memory(variant, "solve", max_memory)
+            check_memory(variant, "sgd", max_memory)
     results = run_sgd(jobs, scheduler=scheduler, workers=workers, cache_dir=cache_dir,
-                      progress=progress, resume=resume)
+                      progress=progress, resume=resume, max_memory=max_memory)
     cache = cache_folder(cache_dir) if resume else None
     comparisons, sweeps = [], []
     for name, case in loaded:
@@ -517,12 +527,12 @@ def validate(cases, *, report_dir=None, scheduler=None, workers=None, cache_dir=
         for value, variant in points[name]:
             label = name if value is None else f"{name}[{sweep['key'].split('.')[1]}={value:g}]"
             seeds = [results[k] for k in keys[name, value]]
-            base.append(compare(label, variant, _solve(variant, cache), seeds,
+            base.append(compare(label, variant, _solve(variant, cache, max_memory), seeds,
                                 informational=sweep is not None))
             comparisons.append(base[-1])
             for dim in variant["validate"]["extra_kernel_dims"]:
                 extra = _variant(variant, "pde.kernel_dim", dim)
-                comparisons.append(compare(label, extra, _solve(extra, cache), seeds,
+                comparisons.append(compare(label, extra, _solve(extra, cache, max_memory), seeds,
                                            informational=True))
         if sweep is not None:
             sweeps.append(fit_sweep(name, case, base))

@@ -321,7 +321,8 @@ def test_validate_exit_code_and_table(tmp_path, monkeypatch, capsys, passed, cod
     assert capsys.readouterr().out == "case  metric  value\n"
     assert calls == [(["a.toml", "b.toml"], {"report_dir": "rep", "scheduler": None,
                                               "workers": 3, "cache_dir": "c",
-                                              "progress": None, "resume": True})]
+                                              "progress": None, "resume": True,
+                                              "max_memory": None})]
 
 
 # -- noisy cases: stationary, and show / plot of their files --------------------------------------
