@@ -431,9 +431,12 @@ def _show(args) -> int:
         status = f"CORRUPT ({status.removeprefix('corrupt: ')}; stored status "
         status += f"{attrs.get('stored_status')!r})"
     elif status == "running":
-        status = "incomplete (running: still being written, or the run was killed)"
+        status = ("incomplete (running: still being written, or the run was killed; --resume "
+                  "continues it)")
     elif status != "complete":
         status = f"incomplete ({status})"
+    if attrs.get("resumed"):
+        status += f"; resumed {attrs['resumed']}"
     versions = [f"{k.removesuffix('_version')} {v}" for k, v in attrs.items()
                 if k.endswith("_version") and k != "format_version"]
     rows = [("file", args.file), ("status", status),

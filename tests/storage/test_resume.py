@@ -11,6 +11,7 @@ import pytest
 
 import ddsolver.sgd.run as sgd_run
 from ddsolver import DdsolverError
+from ddsolver.cli import main
 from ddsolver.sgd.run import simulate
 from ddsolver.solve import solve
 from ddsolver.storage import load, partial_path
@@ -97,7 +98,7 @@ class Interrupt:
 
 
 @pytest.mark.parametrize("scheme", list(SCHEMES))
-def test_extended_solve_is_bit_identical(tmp_path, make_case, scheme):
+def test_extended_solve_is_bit_identical(tmp_path, make_case, capsys, scheme):
     """A run to t = 1 resumed to t = 2 writes what a run to t = 2 does."""
     full = variant(make_case, SCHEMES[scheme])
     solve(full, tmp_path / "full.h5", progress=False)
@@ -106,6 +107,9 @@ def test_extended_solve_is_bit_identical(tmp_path, make_case, scheme):
     assert_same_file(tmp_path / "run.h5", tmp_path / "full.h5")
     assert sol.t.tolist() == TIMES and sol.attrs["status"] == "complete"
     assert "at t = 1 (snapshot 3)" in sol.attrs["resumed"]
+    if scheme == "fv":
+        assert main(["show", str(tmp_path / "run.h5")]) == 0
+        assert "complete; resumed 20" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("scheme", ["fv", "lagrangian-2d"])
