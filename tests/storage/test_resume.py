@@ -15,6 +15,7 @@ from ddsolver.cli import main
 from ddsolver.sgd.run import simulate
 from ddsolver.solve import solve
 from ddsolver.storage import load, partial_path
+from tests.fuzz.kill_trials import datasets
 
 solve_module = importlib.import_module("ddsolver.solve")   # ddsolver.solve is also the function
 
@@ -55,16 +56,6 @@ def variant(make_case, tables, t_final=2.0, key="pde"):
     tables.setdefault("training", {})["t_final"] = t_final
     tables.setdefault(key, {})["snapshot_times"] = [t for t in TIMES if t <= t_final]
     return make_case(**tables)
-
-
-def datasets(path) -> dict:
-    """Every dataset but the wall times and the run state."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, obj[()])
-                     if isinstance(obj, h5py.Dataset) and "wall_time" not in name
-                     and not name.startswith("state") else None)
-    return out
 
 
 def assert_same_file(path, reference):
