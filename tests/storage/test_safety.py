@@ -234,6 +234,10 @@ def test_xarray_reads_solution_and_sgd_files(tmp_path):
         assert ds["weights"].dims == ("t", "unit", "component")
     with xr.open_dataset(tmp_path / "sgd.h5", engine="h5netcdf", group="coords") as ds:
         np.testing.assert_array_equal(ds["r"], run.coords["r"])
+    with xr.open_dataset(tmp_path / "sgd.h5", engine="h5netcdf", group="state") as ds:
+        newest = int(ds["snapshot"].argmax())                  # the run state of the last snapshot
+        assert int(ds["snapshot"][newest]) == len(run.t) - 1 and ds["W"].dims[0] == "slot"
+        np.testing.assert_array_equal(ds["W"][newest], run.weights[-1])
 
 
 def test_error_raised_while_handling_an_interrupt_is_interrupted(tmp_path, case):
