@@ -13,8 +13,6 @@ import hashlib
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -22,6 +20,7 @@ import h5py
 from .errors import DdsolverError
 from .model import model_of
 from .storage import hdf5, sgd
+from .storage.guard import hdf5_reason, open_guarded, swmr_problem
 from .storage.stream import python_value
 
 #: the keys of every row, in table order (``--json`` writes them all, always)
@@ -34,17 +33,8 @@ UNREADABLE = "unreadable"
 METHOD_KINDS = {"frank-wolfe": "minimize", "newton": "stationary"}
 FORMAT_KINDS = {hdf5.FORMAT: "solution", sgd.FORMAT: "sgd"}
 # HDF5 refuses a plain read of a file whose writer runs or was killed; SWMR reads it, but can
-# retry for minutes on damaged metadata, so a child process tries first, within this time
+# retry for minutes on damaged metadata, so a child process tries first (storage.guard)
 WRITING = "already open for write"
-SWMR_PROBE_SECONDS = 5.0
-SWMR_PROBE = """import sys, h5py
-def last(name, obj):
-    if isinstance(obj, h5py.Dataset) and obj.shape and len(obj):
-        obj[-1]
-with h5py.File(sys.argv[1], "r", swmr=True) as f:
-    dict(f.attrs)
-    f.visititems(last)
-"""
 
 
 def catalog(folder=".", *, depth: int | None = None, patterns=PATTERNS):
@@ -100,23 +90,16 @@ def row(path) -> dict:
 
 
 def _open(path) -> h5py.File:
-    """Open read-only: plainly, or with SWMR (a run going on or killed) once a child process
-    has read the file that way within :data:`SWMR_PROBE_SECONDS`."""
+    """Open read-only: plainly, its global heap checked (:func:`~.storage.guard.open_guarded`),
+    or with SWMR (a run going on or killed) once a child process has read the file that way
+    within :data:`~.storage.guard.SWMR_SECONDS`."""
     try:
-        return h5py.File(path, "r")
+        return open_guarded(path)
     except OSError as exc:
         if WRITING not in str(exc):
-            raise OSError(f"not an HDF5 file, or damaged ({_hdf5_reason(str(exc))})") from None
-    try:
-        probe = subprocess.run([sys.executable, "-c", SWMR_PROBE, str(path)],
-                               capture_output=True, timeout=SWMR_PROBE_SECONDS)
-    except subprocess.TimeoutExpired:
-        raise OSError(f"open for writing (a run going on or killed) and not readable in "
-                      f"{SWMR_PROBE_SECONDS:g} s: damaged?") from None
-    if probe.returncode:
-        lines = probe.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
-        raise OSError("open for writing (a run going on or killed) and damaged "
-                      f"({_hdf5_reason(lines[-1])})")
+            raise OSError(f"not an HDF5 file, or damaged ({hdf5_reason(str(exc))})") from None
+    if problem := swmr_problem(path):
+        raise OSError(f"open for writing (a run going on or killed) and {problem}")
     return h5py.File(path, "r", swmr=True)
 
 
@@ -162,12 +145,6 @@ def case_hash(case: dict) -> str:
     """A short hash of a normalised case as stored (key order does not matter)."""
     text = json.dumps(case, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:HASH_LENGTH]
-
-
-def _hdf5_reason(message: str) -> str:
-    """The innermost reason of an HDF5 error message: ``Unable to … (truncated file: …)``."""
-    head, paren, reason = message.partition("(")
-    return reason.removesuffix(")") if paren else head
 
 
 def _one_line(exc: BaseException) -> str:

@@ -323,9 +323,12 @@ def set_attrs(obj: h5py.HLObject, attrs: Mapping) -> None:
 def open_file(path) -> h5py.File:
     """Open a ddsolver file for reading, complete, still being written or left by a killed run.
 
-    A plain open first: it fails at once on a truncated or foreign file, where an SWMR open can
+    A plain open first, through :func:`~.guard.open_guarded` (a damaged global heap would make
+    HDF5 loop forever): it fails at once on a truncated or foreign file, where an SWMR open can
     retry for minutes. Only a file flagged as open for writing (a running or killed writer) is
-    opened again in SWMR mode."""
+    opened again in SWMR mode, once a child process has read it so in a few seconds."""
+    from .guard import open_guarded, swmr_problem
+
     path = Path(path)
     if not path.is_file():
         partial = partial_path(path)
@@ -333,10 +336,13 @@ def open_file(path) -> h5py.File:
                 if partial.is_file() else "")
         raise DdsolverError(f"{str(path)!r}: no such file{hint}")
     try:
-        return h5py.File(path, "r")
+        return open_guarded(path)
     except OSError as exc:
         if "already open for write" not in str(exc):
             raise DdsolverError(f"{str(path)!r}: {_open_error(exc)}") from None
+    if problem := swmr_problem(path):
+        raise DdsolverError(f"{str(path)!r}: flagged as open for writing (a run going on or "
+                            f"killed) and {problem}")
     try:
         return h5py.File(path, "r", swmr=True)
     except OSError as exc:

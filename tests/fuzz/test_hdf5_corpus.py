@@ -1,11 +1,15 @@
-"""A corpus of damaged and foreign HDF5 files, read in-process through ``ddsolver show`` and
-``ddsolver.load``: truncated at many points, bytes flipped at random offsets, foreign HDF5 and
-non-HDF5 files, and the archived format-1 fixtures. Each read ends within seconds, without a
-traceback, leaves the file as it was, and either reports the problem (one line and a non-zero
-exit, or the status ``corrupt``) or returns exactly the original data (a flip in unused
-bytes)."""
+"""A corpus of damaged and foreign HDF5 files, read in-process through ``ddsolver show``,
+``ddsolver.load`` and the catalog (``ddsolver ls``): truncated at many points, bytes flipped at
+random offsets, foreign HDF5 and non-HDF5 files, and the archived format-1 fixtures. Each read
+ends within seconds, without a traceback, leaves the file as it was, and either reports the
+problem (one line and a non-zero exit, or the status ``corrupt``) or returns exactly the
+original data (a flip in unused bytes). A damaged global heap, on which HDF5 loops forever, is
+also read in a child process, so that a regression fails instead of hanging."""
 
 import hashlib
+import os
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -16,15 +20,20 @@ import pytest
 
 import ddsolver
 from ddsolver.case import normalize_case
+from ddsolver.catalog import row
 from ddsolver.cli import main
 from ddsolver.errors import DdsolverError
 from ddsolver.model.isotropic import IsotropicModel
 from ddsolver.sgd.run import simulate
 
-FIXTURES = Path(__file__).resolve().parents[1] / "storage" / "fixtures"
+from ..storage.test_guard import loop_damage
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "storage" / "fixtures"
 SECONDS = 5.0
 CUTS = (0.01, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)
-FLIPS = 8                    # random offsets per file, 4 bytes inverted at each
+FLIPS = 24                   # random offsets per file, 4 bytes inverted at each; with 24,
+                             # sgd-flip9 damages a global heap (HDF5 looped on it: storage.guard)
 
 
 def _case(scheme):
@@ -66,12 +75,13 @@ def _values(result):
 
 
 def _read(path, capsys):
-    """``ddsolver show`` and ``ddsolver.load`` of ``path``: (exit code, stderr lines, loaded
-    result or the DdsolverError)."""
+    """``ddsolver show``, the catalog row and ``ddsolver.load`` of ``path``: (exit code, stderr
+    lines, loaded result or the DdsolverError)."""
     capsys.readouterr()
     code = main(["show", str(path)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
+    assert "\n" not in str(row(path)["status"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -146,3 +156,26 @@ def test_older_format_loads(tmp_path, capsys, name):
     code, errors, result = _read(path, capsys)
     assert code in (0, None) and not errors
     assert str(result.attrs["status"]) == "complete" and np.all(np.isfinite(result.risk))
+
+
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_damaged_global_heap_is_refused_not_looped_on(originals, tmp_path, which):
+    """The damage HDF5 looped on forever in C (as in sgd-flip9 of the corpus, and 11 of 9000
+    random damages of the three files) in the first global heap collection (the case, the
+    format, …) or the last (the final status). ``show`` and ``ls`` of it, in a child process
+    killed after 30 s, answer in one line."""
+    data = bytearray(originals["sgd"][0].read_bytes())
+    at = data.find(b"GCOL") if which == "first" else data.rfind(b"GCOL")
+    loop_damage(data, at)
+    path = tmp_path / "heap.h5"
+    path.write_bytes(bytes(data))
+    script = ("import sys\nfrom ddsolver.cli import main\n"
+              "for command in ('show', 'ls'):\n"
+              "    print('exit', main([command, sys.argv[1]]), flush=True)\n")
+    child = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                           text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert child.returncode == 0 and "Traceback" not in child.stdout + child.stderr
+    errors = child.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("ddsolver: error: ")
+    assert f"damaged global heap collection at byte {at}" in errors[0]
+    assert "exit 2" in child.stdout and "unreadable: damaged global heap" in child.stdout
