@@ -113,7 +113,7 @@ def test_show_reports_incomplete_file(tmp_path, capsys):
     with h5py.File(path, "a") as f:
         f.attrs["status"] = "running"
     assert main(["show", str(path)]) == 0
-    assert "incomplete (running: still being written, or the run was killed)" in \
+    assert "incomplete (running: still being written, or the run was killed; --resume" in \
         capsys.readouterr().out
 
 
