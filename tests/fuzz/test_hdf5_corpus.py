@@ -165,7 +165,7 @@ def test_older_format_loads(tmp_path, capsys, name):
 
 @pytest.mark.parametrize("which", ["first", "last"])
 def test_damaged_global_heap_is_refused_not_looped_on(originals, tmp_path, which):
-    """The damage HDF5 looped on forever in C (as in sgd-flip9 of the corpus, and 11 of 9000
+    """The damage HDF5 looped on forever in C (first found by a flip of the corpus, and 11 of 9000
     random damages of the three files) in the first global heap collection (the case, the
     format, …) or the last (the final status). ``show`` and ``ls`` of it, in a child process
     killed after 30 s, answer in one line."""
