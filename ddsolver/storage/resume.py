@@ -77,22 +77,16 @@ def resume_point(output, case: dict, fmt: str, version: int, times: np.ndarray,
                 raise DdsolverError(f"--resume: {name} has no run state (/state): it was not "
                                     "written by solve or sgd; start again with --overwrite")
             count = min(len(f[path]) for path in _series(f))
-            slot, snapshot = _usable_slot(f, count)
+            snapshot, state = _newest_state(f, count)
             written = f["t"][:snapshot + 1]
-            state = None if slot is None else {
-                key: python_value(ds[slot]) if ds.ndim == 1 else ds[slot]
-                for key, ds in f["state"].items() if key not in ("snapshot", "slot")
-                and not key.startswith("size")}
         except (KeyError, OSError, ValueError, TypeError, RuntimeError) as exc:
             raise DdsolverError(f"--resume: cannot read {name} ({read_error(exc)}); start "
                                 "again with --overwrite") from None
     _refuse_times(name, written, times)
     point = ResumePoint(source, snapshot + 1, state, float(written[-1]) if snapshot >= 0
                         else 0.0, attrs.get("created", ""), attrs.get("resumed", ""))
-    stored_times = np.asarray(stored.get("sgd" if fmt.endswith("sgd") else "pde", {})
-                              .get("snapshot_times", []), dtype=float)
-    point.complete = (attrs.get("status") == "complete" and point.count == len(times)
-                      and np.array_equal(stored_times, times))
+    # finished, every time of the case written (the times written open the case's: checked)
+    point.complete = attrs.get("status") == "complete" and point.count == len(times)
     return point
 
 
@@ -131,22 +125,22 @@ def _series(f) -> list[str]:
     return ["t", *out]
 
 
-def _usable_slot(f, count: int) -> tuple[int | None, int]:
-    """(slot, snapshot) of the newest whole state among the first ``count`` snapshots; (None,
-    −1) when there is none (a run killed before its first snapshot was complete)."""
+def _newest_state(f, count: int) -> tuple[int, dict | None]:
+    """(snapshot, run state) of the newest whole slot among the first ``count`` snapshots;
+    (−1, None) when there is none (a run killed before its first snapshot was complete). A
+    slot that fails its checksum (a write torn by a kill) is passed over."""
+    fields = {key: ds for key, ds in f["state"].items() if key != "snapshot" and not ds.is_scale}
     marks = f["state/snapshot"][:]
     for slot in np.argsort(marks)[::-1]:
         snapshot = int(marks[slot])
         if not 0 <= snapshot < count:
             continue
         try:
-            for key, ds in f["state"].items():
-                if ds.shape[:1] == (2,) and key != "snapshot":
-                    ds[slot]                       # a failed checksum: a torn write
+            return snapshot, {key: python_value(ds[slot]) if ds.ndim == 1 else ds[slot]
+                              for key, ds in fields.items()}
         except OSError:
             continue
-        return int(slot), snapshot
-    return None, -1
+    return -1, None
 
 
 def _flat(table: dict, prefix: str = "") -> dict:
