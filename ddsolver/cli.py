@@ -16,7 +16,6 @@ import argparse
 import re
 import signal
 import sys
-import threading
 import tomllib
 import warnings
 from importlib import resources
@@ -27,6 +26,7 @@ import numpy as np
 from . import checks
 from ._version import __version__
 from .errors import CaseError, DdsolverError
+from .signals import terminate_as_interrupt
 
 WIDTH = 100
 DEMO_FILES = ("pde.h5", "sgd.h5", "comparison.png")
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code
-    terminate = _terminate_as_interrupt()
+    terminate = terminate_as_interrupt()
     try:
         with warnings.catch_warnings(), terminate:
             warnings.showwarning = _show_warning
@@ -69,34 +69,6 @@ def _interrupted(exc: BaseException, signum: int) -> int:
     print(_printable(f"ddsolver: {what}{'; ' + detail if detail else ''}{rerun}"),
           file=sys.stderr)
     return 128 + signum
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C: a run closes its file with status "interrupted"."""
-
-    signum = signal.SIGTERM
-
-    def __str__(self) -> str:
-        return "terminated"
-
-
-class _terminate_as_interrupt:
-    """Within the block (main thread only), SIGTERM raises :class:`Terminated`."""
-
-    def __init__(self):
-        self.previous, self.received = None, False
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, self._raise)
-
-    def _raise(self, signum, frame):
-        self.received = True
-        raise Terminated
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
 
 
 def _one_line(exc: BaseException, default: str = "") -> str:

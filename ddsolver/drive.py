@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
+from . import signals
+
 TIME_BAR = "{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]{postfix}"
 
 
@@ -69,6 +71,7 @@ def drive(stops: Iterable, snapshots: set, advance: Callable, observe: Callable,
                                        bar_format=progress.bar_format, initial=initial))
         for stop in stops:
             advance(stop)
+            signals.check()                 # a SIGTERM that numba's compiler swallowed
             bar.update(position(stop) - bar.n)
             if stop not in snapshots:
                 continue

@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 from filelock import FileLock, Timeout
 
+from .. import signals
 from .._version import __version__
 from ..case import case_to_json
 from ..environment import package_versions
@@ -283,7 +284,7 @@ class StreamWriter:
         if exc is None:
             self.close()
             return
-        if interrupted(exc):
+        if interrupted(exc) or signals.requested():
             status = "interrupted"
         else:
             status = f"failed: {type(exc).__name__}: {' '.join(str(exc).split()) or 'no message'}"
@@ -295,7 +296,8 @@ class StreamWriter:
 
 def interrupted(exc: BaseException) -> bool:
     """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt (Ctrl-C, or
-    SIGTERM turned into one; numba, interrupted while compiling, re-raises its own error)."""
+    SIGTERM turned into one; numba, interrupted while compiling, re-raises its own error;
+    a SIGTERM it swallowed is :func:`ddsolver.signals.requested`)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
